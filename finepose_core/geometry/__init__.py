@@ -1,0 +1,1 @@
+"""Geometry: cameras, rigid alignment (Procrustes) and placement of people in 3D."""
