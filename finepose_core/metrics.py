@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from finepose_core.geometry.procrustes import procrustes
 
-ArrayLike = NDArray[np.floating]
+ArrayLike = NDArray[np.floating[Any]]
 
 PCK_THRESHOLD_M = 0.150
 # MPI-INF-3DHP's AUC: PCK averaged over 31 thresholds, 0, 5, …, 150 mm.
@@ -40,12 +41,12 @@ def _pair(pred: ArrayLike, gt: ArrayLike) -> tuple[NDArray[np.float64], NDArray[
 def joint_errors(pred: ArrayLike, gt: ArrayLike) -> NDArray[np.float64]:
     """Euclidean error per joint, [..., J]."""
     p, g = _pair(pred, gt)
-    return np.asarray(np.linalg.norm(p - g, axis=-1))
+    return np.asarray(np.linalg.norm(p - g, axis=-1), dtype=np.float64)
 
 
 def mpjpe_per_frame(pred: ArrayLike, gt: ArrayLike) -> NDArray[np.float64]:
     """MPJPE of every frame, [...]."""
-    return joint_errors(pred, gt).mean(axis=-1)
+    return np.asarray(joint_errors(pred, gt).mean(axis=-1), dtype=np.float64)
 
 
 def mpjpe(pred: ArrayLike, gt: ArrayLike) -> float:
@@ -108,7 +109,7 @@ def pck(pred: ArrayLike, gt: ArrayLike, threshold: float = PCK_THRESHOLD_M) -> f
     return float((joint_errors(pred, gt) <= threshold).mean())
 
 
-def auc(pred: ArrayLike, gt: ArrayLike, thresholds: NDArray[np.floating] = AUC_THRESHOLDS_M) -> float:
+def auc(pred: ArrayLike, gt: ArrayLike, thresholds: NDArray[np.floating[Any]] = AUC_THRESHOLDS_M) -> float:
     """Area under the PCK curve, normalised to [0, 1]: the mean PCK over `thresholds`."""
     errors = joint_errors(pred, gt)
     return float(np.mean([(errors <= t).mean() for t in np.asarray(thresholds)]))

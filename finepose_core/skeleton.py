@@ -7,12 +7,12 @@ JSON, retargeting) indexes joints through the constants here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-FloatArray = NDArray[np.floating]
+FloatArray = NDArray[np.floating[Any]]
 
 # ---------------------------------------------------------------------------------------------------------
 # Human3.6M, 17 joints
@@ -145,9 +145,7 @@ class ConversionConfig:
     head_extension: float = 0.5
 
 
-def _midpoint(
-    points: FloatArray, confidence: FloatArray, a: int, b: int
-) -> tuple[FloatArray, FloatArray]:
+def _midpoint(points: FloatArray, confidence: FloatArray, a: int, b: int) -> tuple[FloatArray, FloatArray]:
     """Mean of two landmarks; its confidence is the weaker source's (both are needed)."""
     return 0.5 * (points[..., a, :] + points[..., b, :]), np.minimum(confidence[..., a], confidence[..., b])
 
@@ -196,7 +194,9 @@ def mediapipe_to_h36m(
     eyes, eyes_conf = _midpoint(points, conf, MP["left_eye"], MP["right_eye"])
     weight_sum = ears_conf + eyes_conf
     safe_sum = np.where(weight_sum > 0, weight_sum, 1.0)[..., None]
-    centre = (np.nan_to_num(ears) * ears_conf[..., None] + np.nan_to_num(eyes) * eyes_conf[..., None]) / safe_sum
+    centre = (
+        np.nan_to_num(ears) * ears_conf[..., None] + np.nan_to_num(eyes) * eyes_conf[..., None]
+    ) / safe_sum
     centre = np.where((weight_sum > 0)[..., None], centre, np.nan)
     joints[..., 10, :] = centre + config.head_extension * (centre - thorax)
     joint_conf[..., 10] = np.minimum(np.maximum(ears_conf, eyes_conf), thorax_conf)

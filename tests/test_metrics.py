@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
 from finepose_core import metrics
 from finepose_core.geometry.procrustes import procrustes
 
 
-def _pose(seed: int = 0, frames: int = 1) -> np.ndarray:
+def _pose(seed: int = 0, frames: int = 1) -> NDArray[np.float64]:
     return np.random.default_rng(seed).normal(scale=0.3, size=(frames, 17, 3))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from finepose_core import skeleton as sk
 from finepose_core.skeleton import MP, ConversionConfig, mediapipe_to_h36m
@@ -42,7 +43,7 @@ def test_mediapipe_names() -> None:
     assert MP["right_foot_index"] == 32
 
 
-def _standing_person() -> np.ndarray:
+def _standing_person() -> NDArray[np.float64]:
     """A hand-placed upright person in pixels (x right, y down), facing the camera."""
     lm = np.full((33, 2), np.nan)
     lm[MP["nose"]] = (100, 40)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,14 +23,14 @@ class Similarity:
     scale: FloatArray
     translation: FloatArray
 
-    def apply(self, points: NDArray[np.floating]) -> FloatArray:
+    def apply(self, points: NDArray[np.floating[Any]]) -> FloatArray:
         """Transform points [..., J, 3] with the transform of their frame."""
         moved = np.asarray(points, dtype=np.float64) @ self.rotation
-        return self.scale[..., None, None] * moved + self.translation[..., None, :]
+        return np.asarray(self.scale[..., None, None] * moved + self.translation[..., None, :])
 
 
 def procrustes(
-    source: NDArray[np.floating], target: NDArray[np.floating], with_scale: bool = True
+    source: NDArray[np.floating[Any]], target: NDArray[np.floating[Any]], with_scale: bool = True
 ) -> Similarity:
     """Least-squares similarity (Umeyama) from `source` [..., J, 3] to `target` [..., J, 3], per frame.
 
@@ -39,7 +40,9 @@ def procrustes(
     src = np.asarray(source, dtype=np.float64)
     dst = np.asarray(target, dtype=np.float64)
     if src.shape != dst.shape or src.shape[-1] != 3:
-        raise ValueError(f"expected two arrays of the same shape [..., J, 3], got {src.shape} and {dst.shape}")
+        raise ValueError(
+            f"expected two arrays of the same shape [..., J, 3], got {src.shape} and {dst.shape}"
+        )
     mu_src = src.mean(axis=-2, keepdims=True)
     mu_dst = dst.mean(axis=-2, keepdims=True)
     a = src - mu_src

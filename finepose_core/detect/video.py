@@ -1,0 +1,76 @@
+"""Decoding video files with OpenCV, with errors a user can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+# Frames larger than this are refused rather than exhausting memory on a corrupt header.
+MAX_SIDE_PX = 8192
+
+
+class VideoError(ValueError):
+    """The file cannot be used as a video; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    width: int
+    height: int
+    fps: float
+    frame_count: int  # as reported by the container; may be an estimate for some formats
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Open a video and read its size, frame rate and frame count, checking that a frame decodes."""
+    video = Path(path)
+    if not video.is_file():
+        raise VideoError(f"{video}: no such file")
+    capture = cv2.VideoCapture(str(video))
+    try:
+        if not capture.isOpened():
+            raise VideoError(f"{video}: OpenCV cannot open this file as a video (corrupt or unsupported)")
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        fps = float(capture.get(cv2.CAP_PROP_FPS))
+        frame_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        ok, _ = capture.read()
+    finally:
+        capture.release()
+    if not ok:
+        raise VideoError(f"{video}: no frame could be decoded (empty or corrupt video)")
+    if not (0 < width <= MAX_SIDE_PX and 0 < height <= MAX_SIDE_PX):
+        raise VideoError(f"{video}: frame size {width}x{height} is outside 1..{MAX_SIDE_PX} pixels")
+    if not np.isfinite(fps) or fps <= 0 or fps > 1000:
+        raise VideoError(f"{video}: the file reports {fps} frames per second; is it a still image?")
+    return VideoInfo(path=video, width=width, height=height, fps=fps, frame_count=max(frame_count, 1))
+
+
+def iter_frames(
+    path: str | Path, start: int = 0, end: int | None = None, step: int = 1
+) -> Iterator[tuple[int, NDArray[np.uint8]]]:
+    """Yield (frame index, RGB frame [H, W, 3] uint8) for frames start, start+step, … before `end`."""
+    if start < 0 or step < 1 or (end is not None and end <= start):
+        raise ValueError(f"invalid frame range start={start} end={end} step={step}")
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise VideoError(f"{path}: OpenCV cannot open this file as a video")
+    try:
+        if start:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+        index = start
+        while end is None or index < end:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            if (index - start) % step == 0:
+                yield index, np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+            index += 1
+    finally:
+        capture.release()

@@ -1,0 +1,1 @@
+"""The local FinePOSE inference server, `python -m server` (not built yet: see issue 6)."""
