@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from finepose_core.skeleton import BODY_PARTS, h36m_bones
 
-# BGR-free: colours are RGB because frames in finepose_core are RGB.
+# Colours are RGB, like every frame inside finepose_core (OpenCV's BGR stays at the I/O boundary).
 PART_COLOURS: dict[str, tuple[int, int, int]] = {
     "head": (255, 220, 0),
     "body": (255, 255, 255),
