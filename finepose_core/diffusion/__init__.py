@@ -1,0 +1,1 @@
+"""Diffusion for 3D poses: the noise schedule, the DDIM sampler, multi-hypothesis sampling and aggregation."""

@@ -1,0 +1,252 @@
+"""The public inference API: 2D keypoints of people in pixels → root-relative 3D joints with uncertainty.
+
+    lifter = Lifter.from_checkpoint("finepose.pt", device="auto")
+    result = lifter.lift(keypoints2d, K, image_size, prompts=Prompts(action="walking"), fps=30)
+    result.joints3d      # [F, 17, 3] metres, root-relative, camera orientation
+    result.uncertainty   # [F, 17] metres, spread of the hypotheses
+
+Sequences of any length are cut into overlapping windows of the model's N frames and blended back; all
+windows of all people, all hypotheses, prompt variants and mirrored copies run as one batch per step.
+Prompt embeddings are computed once per lift (the text features once per distinct text, ever).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from finepose_core.checkpoint import Checkpoint
+from finepose_core.data.windows import WindowPlan
+from finepose_core.diffusion import aggregation
+from finepose_core.diffusion.ddim import DDIMScheduler
+from finepose_core.diffusion.sampler import HypothesisSampler, SamplingOptions
+from finepose_core.diffusion.schedule import NoiseSchedule
+from finepose_core.geometry.camera import estimate_root_translation, normalize_screen
+from finepose_core.model.denoiser import FinePoseDenoiser
+from finepose_core.model.prompts import (
+    PART_KEYS,
+    PROMPT_KEYS,
+    PromptEmbedding,
+    Prompts,
+    speed_from_keypoints,
+)
+from finepose_core.model.text_encoders import (
+    MINILM_ID,
+    MiniLMTextEncoder,
+    TextEncoder,
+    TextFeatureCache,
+    load_text_encoder,
+)
+from finepose_core.sequence import interpolate_missing
+from finepose_core.skeleton import BODY_PARTS, H36M_JOINTS, NUM_H36M_JOINTS
+
+log = logging.getLogger(__name__)
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class LiftOptions:
+    hypotheses: int = 5  # H
+    steps: int = 5  # K, DDIM steps
+    eta: float = 0.0  # DDIM stochasticity
+    flip: bool = True  # average with the left/right mirror at every step
+    aggregation: str = "jpma"  # jpma | mean | median
+    overlap: int | None = None  # frames shared by neighbouring windows; default N // 4
+    seed: int = 0
+    return_hypotheses: bool = False
+    max_batch: int = 512  # sequences per network call
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (the last two on CUDA only)
+
+    def __post_init__(self) -> None:
+        if self.hypotheses < 1 or self.steps < 1:
+            raise ValueError("hypotheses and steps must be at least 1")
+        if self.aggregation not in aggregation.METHODS:
+            raise ValueError(f"aggregation must be one of {', '.join(aggregation.METHODS)}")
+        if self.precision not in ("fp32", "bf16", "fp16"):
+            raise ValueError("precision must be fp32, bf16 or fp16")
+
+
+@dataclass
+class PersonInput:
+    keypoints2d: NDArray[np.floating[Any]]  # [F, 17, 2] pixels, NaN where unknown
+    confidence: NDArray[np.floating[Any]] | None = None  # [F, 17]
+    prompts: Prompts = field(default_factory=Prompts)
+
+
+@dataclass
+class LiftResult:
+    joints3d: FloatArray  # [F, 17, 3] root-relative metres, camera orientation
+    uncertainty: FloatArray  # [F, 17] metres
+    root_translation: FloatArray  # [F, 3] camera space, from the 2D and the lifted pose; NaN if unknown
+    texts: dict[str, str]  # the seven prompt texts used
+    hypotheses: FloatArray | None = None  # [H, F, 17, 3] when asked for
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was requested but torch sees no CUDA GPU; use 'cpu' or 'auto'")
+    return torch.device(device)
+
+
+def guidance_weights(prompts: Prompts, variant_parts: list[str]) -> NDArray[np.float32]:
+    """[V, J] weights of the full prediction (row 0) and of each part-off variant, per joint."""
+    weights = np.zeros((1 + len(variant_parts), NUM_H36M_JOINTS), np.float32)
+    weights[0] = 1.0
+    for v, part in enumerate(variant_parts, start=1):
+        strength = prompts.part(part).strength
+        joints = list(BODY_PARTS[part])
+        weights[0, joints] = strength
+        weights[v, joints] = 1.0 - strength
+    return weights
+
+
+class Lifter:
+    def __init__(
+        self,
+        model: FinePoseDenoiser,
+        cache: TextFeatureCache,
+        device: str = "auto",
+        name: str = "",
+        sha256: str = "",
+        schedule: NoiseSchedule | None = None,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.model.requires_grad_(False)
+        self.cache = cache
+        self.name = name
+        self.sha256 = sha256
+        self.schedule = schedule or NoiseSchedule.cosine()
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | Path, device: str = "auto", text_encoder: TextEncoder | str | None = None
+    ) -> Lifter:
+        checkpoint = Checkpoint.load(Path(path))
+        encoder = load_text_encoder(text_encoder) if isinstance(text_encoder, str) else text_encoder
+        loader = MiniLMTextEncoder if encoder is None and checkpoint.text_encoder_id == MINILM_ID else None
+        cache = TextFeatureCache(
+            checkpoint.text_encoder_id, checkpoint.text_width, checkpoint.text_features, encoder, loader
+        )
+        return cls(checkpoint.build_model(), cache, device, checkpoint.name, checkpoint.sha256)
+
+    @property
+    def window(self) -> int:
+        return self.model.config.frames
+
+    def lift(
+        self,
+        keypoints2d: NDArray[np.floating[Any]],
+        K: NDArray[np.floating[Any]],
+        image_size: tuple[int, int],
+        confidence: NDArray[np.floating[Any]] | None = None,
+        prompts: Prompts | None = None,
+        fps: float = 30.0,
+        options: LiftOptions | None = None,
+    ) -> LiftResult:
+        person = PersonInput(keypoints2d, confidence, prompts or Prompts())
+        return self.lift_people([person], K, image_size, fps, options)[0]
+
+    def encode_prompts(self, people: list[PersonInput], speeds: list[str]) -> tuple[PromptEmbedding, torch.Tensor]:
+        """P for every person and prompt variant ([P·V], ordered person-major), and weights [P, V, J]."""
+        variant_parts = sorted({part for person in people for part in person.prompts.guided_parts()})
+        features, nulled, weights = [], [], []
+        for person, speed in zip(people, speeds, strict=True):
+            texts, base_null = person.prompts.texts(speed)
+            person_features = self.cache.features(texts)
+            for part in [None, *variant_parts]:
+                mask = list(base_null)
+                if part is not None:
+                    mask[PROMPT_KEYS.index(part)] = True
+                features.append(person_features)
+                nulled.append(mask)
+            weights.append(guidance_weights(person.prompts, variant_parts))
+        text = torch.stack(features).to(self.device)
+        null = torch.tensor(nulled, dtype=torch.bool, device=self.device)
+        with torch.inference_mode():
+            embedding = self.model.encode_prompts(text, null)
+        return embedding, torch.from_numpy(np.stack(weights)).to(self.device)
+
+    def lift_people(
+        self,
+        people: list[PersonInput],
+        K: NDArray[np.floating[Any]],
+        image_size: tuple[int, int],
+        fps: float = 30.0,
+        options: LiftOptions | None = None,
+    ) -> list[LiftResult]:
+        """Lift several people seen by one camera (each with its own frames and prompts) in one batch."""
+        options = options or LiftOptions()
+        if not people:
+            return []
+        width, height = image_size
+        overlap = self.window // 4 if options.overlap is None else options.overlap
+        pixels, plans, windows, owners = [], [], [], []
+        for index, person in enumerate(people):
+            filled = self._checked_keypoints(person.keypoints2d, index)
+            pixels.append(filled)
+            plan = WindowPlan.create(len(filled), self.window, min(overlap, self.window - 1))
+            plans.append(plan)
+            windows.append(plan.cut(normalize_screen(filled, width, height)))
+            owners.extend([index] * plan.count)
+        speeds = [
+            p.prompts.speed if p.prompts.speed != "auto" else speed_from_keypoints(px, fps)
+            for p, px in zip(people, pixels, strict=True)
+        ]
+        embedding, weights = self.encode_prompts(people, speeds)
+        variants = weights.shape[1]
+        owner = torch.tensor(owners, device=self.device)
+        rows = (owner[:, None] * variants + torch.arange(variants, device=self.device)[None]).reshape(-1)
+        keypoints = torch.from_numpy(np.concatenate(windows)).float().to(self.device)
+
+        scheduler = DDIMScheduler(self.schedule, eta=options.eta)
+        sampler = HypothesisSampler(self.model, scheduler)
+        sampling = SamplingOptions(options.hypotheses, options.steps, options.flip, options.max_batch)
+        generator = torch.Generator().manual_seed(options.seed)
+        with self._autocast(options.precision):
+            samples = sampler.sample(keypoints, embedding[rows], weights[owner], sampling, generator)
+        samples_np = samples.float().cpu().numpy()  # [H, W_all, N, J, 3]
+
+        results, first = [], 0
+        for person, plan, filled, speed in zip(people, plans, pixels, speeds, strict=True):
+            hyps = plan.blend(samples_np[:, first : first + plan.count], axis=1)  # [H, F, J, 3]
+            first += plan.count
+            pose = aggregation.aggregate(options.aggregation, hyps, filled, K, person.confidence)
+            texts, _ = person.prompts.texts(speed)
+            results.append(
+                LiftResult(
+                    joints3d=pose,
+                    uncertainty=aggregation.uncertainty(hyps),
+                    root_translation=estimate_root_translation(pose, filled, K, person.confidence),
+                    texts=dict(zip(PROMPT_KEYS, texts, strict=True)),
+                    hypotheses=hyps if options.return_hypotheses else None,
+                )
+            )
+        return results
+
+    def _checked_keypoints(self, keypoints2d: NDArray[np.floating[Any]], index: int) -> FloatArray:
+        points = np.asarray(keypoints2d, dtype=np.float64)
+        if points.ndim != 3 or points.shape[1:] != (NUM_H36M_JOINTS, 2) or len(points) == 0:
+            raise ValueError(f"person {index}: keypoints must be [F, 17, 2] with F ≥ 1, got {points.shape}")
+        filled, _ = interpolate_missing(points)
+        never_seen = [H36M_JOINTS[j] for j in range(NUM_H36M_JOINTS) if not np.isfinite(filled[:, j]).all()]
+        if never_seen:
+            raise ValueError(f"person {index}: joints {', '.join(never_seen)} are unknown in every frame")
+        return filled
+
+    def _autocast(self, precision: str) -> torch.autocast:
+        enabled = precision != "fp32" and self.device.type == "cuda"
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype, enabled=enabled)
+
+
+__all__ = ["PART_KEYS", "LiftOptions", "LiftResult", "Lifter", "PersonInput", "Prompts"]

@@ -1,0 +1,1 @@
+"""The FinePOSE denoiser: text encoders, prompt learning (FPP), prompt-pose communication (FPC), PTS, MixSTE."""

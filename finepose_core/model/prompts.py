@@ -1,0 +1,160 @@
+"""FPP, fine-grained part-aware prompt learning: prompt texts, the learnable modifiers r_k, and P.
+
+Seven texts per clip, k = person, action, speed, head, body, arms, legs. Paper eq. 4:
+    p̃_k = E_tx(text_k)[:4],    p_k = Concat(r_k, p̃_k),
+with learnable r_k of L_k − 4 tokens (L = 7, 12, 10, 10, 10, 14, 14; 77 tokens in all). A small trainable
+transformer encoder runs over the 77 tokens; P[L] is its output at the last token of the action prompt.
+
+Unlike the official code, the frozen encoder's features are inputs here (computed once per text and
+cached), and r_k sit after the encoder in the order of eq. 4b, so they receive gradients and train.
+Each text can be replaced by a learned null embedding: prompt dropout in training, and the "prompt off"
+branch of per-part classifier-free guidance at inference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import Tensor, nn
+
+from finepose_core.model.text_encoders import PROMPT_TOKENS
+
+PROMPT_KEYS: Final = ("person", "action", "speed", "head", "body", "arms", "legs")
+PROMPT_LENGTHS: Final = (7, 12, 10, 10, 10, 14, 14)
+PART_KEYS: Final = ("head", "body", "arms", "legs")
+ACTION_INDEX: Final = PROMPT_KEYS.index("action")
+# P[L]: the output at the action prompt's last token.
+POOL_TOKEN: Final = sum(PROMPT_LENGTHS[: ACTION_INDEX + 1]) - 1
+SPEEDS: Final = ("slow", "normal", "fast")
+
+# speed="auto": the median over frames of the mean joint speed in 2D, in body heights per second.
+# Standing or gesturing stays under SLOW_BELOW; walking seen from the side is about 0.5–1.2; running is
+# above FAST_FROM. Motion towards the camera shows less 2D speed, so "auto" is a hint, not a measurement.
+SLOW_BELOW: Final = 0.3
+FAST_FROM: Final = 1.5
+
+
+@dataclass(frozen=True)
+class PartPrompt:
+    """Extra words for one body part and the guidance strength of its prompt (0 = ignore, 1 = plain)."""
+
+    description: str = ""
+    strength: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.strength <= 2.0:
+            raise ValueError(f"a part's guidance strength must be within [0, 2], got {self.strength}")
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """The prompt controls of one clip."""
+
+    action: str = ""  # free text; "" = unknown (the action prompt is nulled)
+    speed: str = "auto"  # slow | normal | fast | auto
+    parts: dict[str, PartPrompt] = field(default_factory=dict)  # keys from PART_KEYS
+
+    def __post_init__(self) -> None:
+        if self.speed not in (*SPEEDS, "auto"):
+            raise ValueError(f"speed must be one of {', '.join((*SPEEDS, 'auto'))}, got {self.speed!r}")
+        unknown = set(self.parts) - set(PART_KEYS)
+        if unknown:
+            raise ValueError(f"unknown body parts {sorted(unknown)}; parts are {', '.join(PART_KEYS)}")
+
+    def part(self, name: str) -> PartPrompt:
+        return self.parts.get(name, PartPrompt())
+
+    def texts(self, speed: str) -> tuple[list[str], list[bool]]:
+        """The seven texts, given the resolved speed, and which of them are nulled."""
+        if speed not in SPEEDS:
+            raise ValueError(f"resolve speed='auto' first; got {speed!r}")
+        texts = ["person", self.action.strip(), speed]
+        for name in PART_KEYS:
+            description = self.part(name).description.strip()
+            texts.append(f"{name} {description}" if description else name)
+        nulled = [False, not texts[ACTION_INDEX], False, False, False, False, False]
+        return texts, nulled
+
+    def guided_parts(self) -> list[str]:
+        """Parts whose strength differs from 1 and so need a prompt-off prediction."""
+        return [name for name in PART_KEYS if self.part(name).strength != 1.0]
+
+
+def speed_from_keypoints(keypoints2d: NDArray[np.floating], fps: float) -> str:
+    """Classify the 2D motion of one person [F, J, 2] (pixels) as slow, normal or fast."""
+    points = np.asarray(keypoints2d, dtype=np.float64)
+    if len(points) < 2 or fps <= 0:
+        return "normal"
+    extent = np.nanmax(points[..., 1], axis=-1) - np.nanmin(points[..., 1], axis=-1)
+    height = float(np.nanmedian(extent))
+    if not np.isfinite(height) or height <= 0:
+        return "normal"
+    step = np.linalg.norm(np.diff(points, axis=0), axis=-1)  # [F-1, J]
+    per_frame = np.nanmean(step, axis=-1)
+    speed = float(np.nanmedian(per_frame)) * fps / height
+    if not np.isfinite(speed):
+        return "normal"
+    if speed < SLOW_BELOW:
+        return "slow"
+    return "fast" if speed >= FAST_FROM else "normal"
+
+
+@dataclass
+class PromptEmbedding:
+    """P: tokens [B, 77, C] (keys/values of the cross-attention) and pooled P[L] [B, C]."""
+
+    tokens: Tensor
+    pooled: Tensor
+
+    def __getitem__(self, index: Tensor | slice) -> PromptEmbedding:
+        return PromptEmbedding(self.tokens[index], self.pooled[index])
+
+    def repeat_interleave(self, repeats: int) -> PromptEmbedding:
+        return PromptEmbedding(
+            self.tokens.repeat_interleave(repeats, dim=0), self.pooled.repeat_interleave(repeats, dim=0)
+        )
+
+    @staticmethod
+    def cat(embeddings: list[PromptEmbedding]) -> PromptEmbedding:
+        return PromptEmbedding(
+            torch.cat([e.tokens for e in embeddings]), torch.cat([e.pooled for e in embeddings])
+        )
+
+
+class PromptLearner(nn.Module):
+    """Text features [B, 7, 4, D_text] (+ which are nulled) → P."""
+
+    def __init__(self, text_width: int, width: int, heads: int, layers: int = 2, mlp_ratio: float = 2.0) -> None:
+        super().__init__()
+        self.text_width = text_width
+        self.project = nn.Linear(text_width, width)  # the trainable map from the frozen encoder to C
+        self.modifiers = nn.ParameterList(
+            [nn.Parameter(torch.randn(length - PROMPT_TOKENS, width) * 0.02) for length in PROMPT_LENGTHS]
+        )
+        self.null = nn.Parameter(torch.randn(len(PROMPT_KEYS), PROMPT_TOKENS, width) * 0.02)
+        self.position = nn.Parameter(torch.randn(sum(PROMPT_LENGTHS), width) * 0.02)
+        layer = nn.TransformerEncoderLayer(
+            width, heads, int(width * mlp_ratio), dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, text_features: Tensor, nulled: Tensor) -> PromptEmbedding:
+        """text_features: [B, 7, 4, D_text]; nulled: [B, 7] bool, True where a text is replaced by null."""
+        batch = text_features.shape[0]
+        expected = (len(PROMPT_KEYS), PROMPT_TOKENS, self.text_width)
+        if tuple(text_features.shape[1:]) != expected:
+            raise ValueError(f"text features must be [B, {expected}], got {tuple(text_features.shape)}")
+        projected = self.project(text_features)  # [B, 7, 4, C]
+        projected = torch.where(nulled[:, :, None, None], self.null.expand_as(projected), projected)
+        pieces = []
+        for k, modifier in enumerate(self.modifiers):
+            pieces.append(modifier.expand(batch, -1, -1))
+            pieces.append(projected[:, k])
+        tokens = torch.cat(pieces, dim=1) + self.position  # [B, 77, C]
+        tokens = self.norm(self.encoder(tokens))
+        return PromptEmbedding(tokens=tokens, pooled=tokens[:, POOL_TOKEN])

