@@ -90,7 +90,9 @@ class Checkpoint:
             raise CheckpointError(f"{path} has format {found!r}; this version reads {FORMAT!r}")
         normalization = payload.get("input_normalization", "image")
         if normalization not in INPUT_NORMALIZATIONS:
-            raise CheckpointError(f"{path} uses input normalisation {normalization!r}, unknown to this version")
+            raise CheckpointError(
+                f"{path} uses input normalisation {normalization!r}, unknown to this version"
+            )
         return cls(
             config=DenoiserConfig.from_dict(payload["config"]),
             state_dict=payload["state_dict"],

@@ -156,7 +156,9 @@ class Lifter:
         person = PersonInput(keypoints2d, confidence, prompts or Prompts())
         return self.lift_people([person], K, image_size, fps, options)[0]
 
-    def encode_prompts(self, people: list[PersonInput], speeds: list[str]) -> tuple[PromptEmbedding, torch.Tensor]:
+    def encode_prompts(
+        self, people: list[PersonInput], speeds: list[str]
+    ) -> tuple[PromptEmbedding, torch.Tensor]:
         """P for every person and prompt variant ([P·V], ordered person-major), and weights [P, V, J]."""
         variant_parts = sorted({part for person in people for part in person.prompts.guided_parts()})
         features, nulled, weights = [], [], []

@@ -40,7 +40,7 @@ def uncertainty(hypotheses: NDArray[np.floating[Any]]) -> FloatArray:
 def _pick_per_joint(hypotheses: FloatArray, distances: FloatArray) -> FloatArray:
     """For each frame and joint the hypothesis with the smallest distance [H, F, J]."""
     best = np.argmin(distances, axis=0)  # [F, J]
-    return np.take_along_axis(hypotheses, best[None, ..., None], axis=0)[0]
+    return np.asarray(np.take_along_axis(hypotheses, best[None, ..., None], axis=0)[0])
 
 
 def jpma(
@@ -63,7 +63,9 @@ def jpma(
     return np.where(undecided[..., None], mean(h), picked)
 
 
-def oracle_joint_best(hypotheses: NDArray[np.floating[Any]], ground_truth: NDArray[np.floating[Any]]) -> FloatArray:
+def oracle_joint_best(
+    hypotheses: NDArray[np.floating[Any]], ground_truth: NDArray[np.floating[Any]]
+) -> FloatArray:
     """ORACLE (evaluation only): per joint, the hypothesis nearest the ground truth [F, J, 3]."""
     h = np.asarray(hypotheses, dtype=np.float64)
     distances = np.linalg.norm(h - np.asarray(ground_truth, dtype=np.float64)[None], axis=-1)

@@ -10,6 +10,8 @@ down to the last, after which the prediction Ŷ_0 itself is the result (the "pre
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import Tensor
 
@@ -31,10 +33,15 @@ class DDIMScheduler:
         total = self.schedule.steps
         grid = torch.linspace(-1, total - 1, count + 1).round().long().tolist()[::-1]
         self.timesteps = grid[:-1]
-        return list(zip(grid[:-1], grid[1:], strict=True))
+        return list(itertools.pairwise(grid))
 
     def step(
-        self, predicted_clean: Tensor, t: int, t_prev: int, sample: Tensor, generator: torch.Generator | None = None
+        self,
+        predicted_clean: Tensor,
+        t: int,
+        t_prev: int,
+        sample: Tensor,
+        generator: torch.Generator | None = None,
     ) -> Tensor:
         """One reverse step from Y_t (sample) given the network's Ŷ_0; returns Y_{t_prev}."""
         if t_prev < 0:
@@ -48,4 +55,5 @@ class DDIMScheduler:
         if sigma > 0:
             noise = torch.randn(sample.shape, generator=generator, dtype=sample.dtype, device="cpu")
             out = out + sigma * noise.to(sample.device)
-        return out
+        result: Tensor = out
+        return result

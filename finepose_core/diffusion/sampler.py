@@ -43,7 +43,9 @@ class HypothesisSampler:
         self.model = model
         self.scheduler = scheduler
 
-    def _network(self, noisy: Tensor, keypoints: Tensor, t: Tensor, prompt: PromptEmbedding, chunk: int) -> Tensor:
+    def _network(
+        self, noisy: Tensor, keypoints: Tensor, t: Tensor, prompt: PromptEmbedding, chunk: int
+    ) -> Tensor:
         outputs = []
         for start in range(0, noisy.shape[0], chunk):
             part = slice(start, start + chunk)
@@ -68,9 +70,7 @@ class HypothesisSampler:
         y = y.reshape(-1, frames, joints, 3).clamp(-CLAMP_M, CLAMP_M)
         x = x.reshape(-1, frames, joints, 2)
         # prompt is [B·V] ordered (b, v); tile it over the hypotheses
-        prompts = PromptEmbedding(
-            prompt.tokens.repeat(hyps, 1, 1), prompt.pooled.repeat(hyps, 1)
-        )
+        prompts = PromptEmbedding(prompt.tokens.repeat(hyps, 1, 1), prompt.pooled.repeat(hyps, 1))
         if options.flip:
             y = torch.cat([y, mirror(y)])
             x = torch.cat([x, mirror(x)])

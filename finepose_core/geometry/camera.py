@@ -20,7 +20,9 @@ FloatArray = NDArray[np.float64]
 DEFAULT_HORIZONTAL_FOV_DEG = 60.0
 
 
-def intrinsics_from_fov(width: int, height: int, horizontal_fov_deg: float = DEFAULT_HORIZONTAL_FOV_DEG) -> FloatArray:
+def intrinsics_from_fov(
+    width: int, height: int, horizontal_fov_deg: float = DEFAULT_HORIZONTAL_FOV_DEG
+) -> FloatArray:
     """K of a centred pinhole camera with square pixels and the given horizontal field of view."""
     if not 1.0 <= horizontal_fov_deg <= 179.0:
         raise ValueError(f"horizontal field of view must be within 1–179°, got {horizontal_fov_deg}")
@@ -46,12 +48,12 @@ def project(points: NDArray[np.floating[Any]], K: NDArray[np.floating[Any]]) -> 
 def normalize_screen(pixels: NDArray[np.floating[Any]], width: int, height: int) -> FloatArray:
     """Pixels → model 2D: divided by the width to [−1, 1] in x, aspect ratio kept."""
     p = np.asarray(pixels, dtype=np.float64)
-    return p / width * 2 - np.array([1.0, height / width])
+    return np.asarray(p / width * 2 - np.array([1.0, height / width]))
 
 
 def unnormalize_screen(normalized: NDArray[np.floating[Any]], width: int, height: int) -> FloatArray:
     n = np.asarray(normalized, dtype=np.float64)
-    return (n + np.array([1.0, height / width])) * width / 2
+    return np.asarray((n + np.array([1.0, height / width])) * width / 2)
 
 
 def estimate_root_translation(
@@ -72,7 +74,9 @@ def estimate_root_translation(
     joints = np.asarray(joints_rel, dtype=np.float64)
     uv = np.asarray(pixels, dtype=np.float64)
     k = np.asarray(K, dtype=np.float64)
-    weights = np.ones(uv.shape[:-1]) if confidence is None else np.asarray(confidence, dtype=np.float64).copy()
+    weights = (
+        np.ones(uv.shape[:-1]) if confidence is None else np.asarray(confidence, dtype=np.float64).copy()
+    )
     usable = np.isfinite(uv).all(axis=-1) & np.isfinite(joints).all(axis=-1) & (weights > 0)
     weights = np.where(usable, weights, 0.0)
     u = np.where(usable, (uv[..., 0] - k[0, 2]) / k[0, 0], 0.0)

@@ -1,1 +1,2 @@
-"""The FinePOSE denoiser: text encoders, prompt learning (FPP), prompt-pose communication (FPC), PTS, MixSTE."""
+"""The FinePOSE denoiser: text encoders, prompt learning (FPP), prompt-pose communication (FPC), PTS,
+and the MixSTE backbone."""

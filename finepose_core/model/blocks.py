@@ -18,7 +18,8 @@ class DropPath(nn.Module):
             return x
         keep = 1.0 - self.rate
         mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
-        return x * mask / keep
+        out: Tensor = x * mask / keep
+        return out
 
 
 class Attention(nn.Module):
@@ -40,7 +41,8 @@ class Attention(nn.Module):
         q = self.query(x).view(batch, length, self.heads, -1).transpose(1, 2)
         k, v = self.key_value(source).view(batch, source.shape[1], 2, self.heads, -1).unbind(2)
         out = F.scaled_dot_product_attention(q, k.transpose(1, 2), v.transpose(1, 2))
-        return self.out(out.transpose(1, 2).reshape(batch, length, width))
+        projected: Tensor = self.out(out.transpose(1, 2).reshape(batch, length, width))
+        return projected
 
 
 class Mlp(nn.Module):
@@ -67,7 +69,8 @@ class Block(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = x + self.drop_path(self.attn(self.norm1(x)))
-        return x + self.drop_path(self.mlp(self.norm2(x)))
+        out: Tensor = x + self.drop_path(self.mlp(self.norm2(x)))
+        return out
 
 
 def spatial_tokens(z: Tensor) -> Tensor:
@@ -95,4 +98,3 @@ def zero_init(layer: nn.Linear) -> nn.Linear:
     nn.init.zeros_(layer.weight)
     nn.init.zeros_(layer.bias)
     return layer
-

@@ -14,7 +14,7 @@ branch of per-part classifier-free guidance at inference.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import torch
@@ -84,7 +84,7 @@ class Prompts:
         return [name for name in PART_KEYS if self.part(name).strength != 1.0]
 
 
-def speed_from_keypoints(keypoints2d: NDArray[np.floating], fps: float) -> str:
+def speed_from_keypoints(keypoints2d: NDArray[np.floating[Any]], fps: float) -> str:
     """Classify the 2D motion of one person [F, J, 2] (pixels) as slow, normal or fast."""
     points = np.asarray(keypoints2d, dtype=np.float64)
     if len(points) < 2 or fps <= 0:
@@ -128,7 +128,9 @@ class PromptEmbedding:
 class PromptLearner(nn.Module):
     """Text features [B, 7, 4, D_text] (+ which are nulled) → P."""
 
-    def __init__(self, text_width: int, width: int, heads: int, layers: int = 2, mlp_ratio: float = 2.0) -> None:
+    def __init__(
+        self, text_width: int, width: int, heads: int, layers: int = 2, mlp_ratio: float = 2.0
+    ) -> None:
         super().__init__()
         self.text_width = text_width
         self.project = nn.Linear(text_width, width)  # the trainable map from the frozen encoder to C
@@ -138,7 +140,13 @@ class PromptLearner(nn.Module):
         self.null = nn.Parameter(torch.randn(len(PROMPT_KEYS), PROMPT_TOKENS, width) * 0.02)
         self.position = nn.Parameter(torch.randn(sum(PROMPT_LENGTHS), width) * 0.02)
         layer = nn.TransformerEncoderLayer(
-            width, heads, int(width * mlp_ratio), dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+            width,
+            heads,
+            int(width * mlp_ratio),
+            dropout=0.0,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
         )
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(width)

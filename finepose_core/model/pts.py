@@ -25,4 +25,5 @@ class PromptTimestepStylization(nn.Module):
         shape = (hidden.shape[0],) + (1,) * (z.ndim - 2) + (hidden.shape[-1],)
         scale = self.psi_w(hidden).view(shape)
         shift = self.psi_b(hidden).view(shape)
-        return z * (1 + scale) + shift
+        out: Tensor = z * (1 + scale) + shift
+        return out

