@@ -30,8 +30,8 @@ from finepose_core.diffusion.schedule import NoiseSchedule
 from finepose_core.geometry.camera import estimate_root_translation, normalize_screen
 from finepose_core.model.denoiser import FinePoseDenoiser
 from finepose_core.model.prompts import (
-    PART_KEYS,
     PROMPT_KEYS,
+    PartPrompt,
     PromptEmbedding,
     Prompts,
     speed_from_keypoints,
@@ -251,4 +251,4 @@ class Lifter:
         return torch.autocast(self.device.type, dtype=dtype, enabled=enabled)
 
 
-__all__ = ["PART_KEYS", "LiftOptions", "LiftResult", "Lifter", "PersonInput", "Prompts"]
+__all__ = ["LiftOptions", "LiftResult", "Lifter", "PartPrompt", "PersonInput", "Prompts"]

@@ -120,3 +120,15 @@ def test_windows_shorter_than_n_are_accepted_and_longer_refused() -> None:
         )
         with pytest.raises(ValueError, match="exceed"):
             model(torch.zeros(1, 10, 17, 3), torch.zeros(1, 10, 17, 2), torch.tensor([3]), prompt)
+
+
+def test_prompt_dropout_nulls_about_the_given_fraction() -> None:
+    from finepose_core.model.prompts import prompt_dropout
+
+    already = torch.zeros(4000, 7, dtype=torch.bool)
+    already[:, ACTION_INDEX] = True  # unknown actions stay nulled
+    dropped = prompt_dropout(already, 0.1, torch.Generator().manual_seed(0))
+    assert dropped[:, ACTION_INDEX].all()
+    others = torch.cat([dropped[:, :ACTION_INDEX], dropped[:, ACTION_INDEX + 1 :]], dim=1)
+    assert 0.09 < others.float().mean().item() < 0.11
+    assert not prompt_dropout(torch.zeros(10, 7, dtype=torch.bool), 0.0).any()
