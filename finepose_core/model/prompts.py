@@ -103,7 +103,9 @@ def speed_from_keypoints(keypoints2d: NDArray[np.floating[Any]], fps: float) -> 
     return "fast" if speed >= FAST_FROM else "normal"
 
 
-def prompt_dropout(nulled: Tensor, probability: float = 0.1, generator: torch.Generator | None = None) -> Tensor:
+def prompt_dropout(
+    nulled: Tensor, probability: float = 0.1, generator: torch.Generator | None = None
+) -> Tensor:
     """Training: null each text of [B, 7] independently with `probability`, on top of those already nulled.
 
     This teaches the learned null embeddings, which per-part guidance and unknown actions rely on.
