@@ -13,11 +13,11 @@ from typing import Any, Final
 import torch
 
 from finepose_core.assets import sha256_of
+from finepose_core.geometry.camera import INPUT_NORMALIZATIONS
 from finepose_core.model.denoiser import DenoiserConfig, FinePoseDenoiser
 from finepose_core.model.text_encoders import TextFeatureCache
 
 FORMAT: Final = "finepose.checkpoint/1"
-INPUT_NORMALIZATIONS: Final = ("image",)
 
 
 class CheckpointError(RuntimeError):
@@ -45,9 +45,11 @@ class Checkpoint:
         name: str,
         training: dict[str, Any] | None = None,
         validation: dict[str, Any] | None = None,
+        input_normalization: str = "image",
     ) -> Checkpoint:
         state = cache.state()
         return cls(
+            input_normalization=input_normalization,
             config=model.config,
             state_dict={key: value.detach().cpu() for key, value in model.state_dict().items()},
             text_encoder_id=state["encoder_id"],

@@ -27,7 +27,7 @@ from finepose_core.diffusion import aggregation
 from finepose_core.diffusion.ddim import DDIMScheduler
 from finepose_core.diffusion.sampler import HypothesisSampler, SamplingOptions
 from finepose_core.diffusion.schedule import NoiseSchedule
-from finepose_core.geometry.camera import estimate_root_translation, normalize_screen
+from finepose_core.geometry.camera import estimate_root_translation, normalize_window
 from finepose_core.model.denoiser import FinePoseDenoiser
 from finepose_core.model.prompts import (
     PROMPT_KEYS,
@@ -118,6 +118,7 @@ class Lifter:
         name: str = "",
         sha256: str = "",
         schedule: NoiseSchedule | None = None,
+        input_normalization: str = "image",
     ) -> None:
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
@@ -126,6 +127,7 @@ class Lifter:
         self.name = name
         self.sha256 = sha256
         self.schedule = schedule or NoiseSchedule.cosine()
+        self.input_normalization = input_normalization
 
     @classmethod
     def from_checkpoint(
@@ -137,7 +139,14 @@ class Lifter:
         cache = TextFeatureCache(
             checkpoint.text_encoder_id, checkpoint.text_width, checkpoint.text_features, encoder, loader
         )
-        return cls(checkpoint.build_model(), cache, device, checkpoint.name, checkpoint.sha256)
+        return cls(
+            checkpoint.build_model(),
+            cache,
+            device,
+            checkpoint.name,
+            checkpoint.sha256,
+            input_normalization=checkpoint.input_normalization,
+        )
 
     @property
     def window(self) -> int:
@@ -198,7 +207,7 @@ class Lifter:
             pixels.append(filled)
             plan = WindowPlan.create(len(filled), self.window, min(overlap, self.window - 1))
             plans.append(plan)
-            windows.append(plan.cut(normalize_screen(filled, width, height)))
+            windows.append(normalize_window(plan.cut(filled), self.input_normalization, width, height))
             owners.extend([index] * plan.count)
         speeds = [
             p.prompts.speed if p.prompts.speed != "auto" else speed_from_keypoints(px, fps)

@@ -56,6 +56,29 @@ def unnormalize_screen(normalized: NDArray[np.floating[Any]], width: int, height
     return np.asarray((n + np.array([1.0, height / width])) * width / 2)
 
 
+INPUT_NORMALIZATIONS = ("image", "person")
+
+
+def normalize_window(
+    pixels: NDArray[np.floating[Any]], mode: str, width: int, height: int
+) -> NDArray[np.float32]:
+    """Pixels of one window or a batch of windows [..., N, J, 2] → the model's 2D input.
+
+    "image": the Human3.6M protocol (normalize_screen), where the model sees where in the frame the
+    person is. "person": root-relative in every frame and divided by the window's RMS joint distance from
+    the root, so the input, and so the prediction, does not depend on where the person stands in the
+    frame, how large they appear, or the image's shape.
+    """
+    p = np.asarray(pixels, dtype=np.float64)
+    if mode == "image":
+        return normalize_screen(p, width, height).astype(np.float32)
+    if mode == "person":
+        centred = p - p[..., :1, :]
+        scale = np.sqrt(np.mean(np.sum(centred**2, axis=-1), axis=(-2, -1), keepdims=True))[..., None]
+        return (centred / np.maximum(scale, 1e-6)).astype(np.float32)
+    raise ValueError(f"unknown input normalisation {mode!r}; use one of {', '.join(INPUT_NORMALIZATIONS)}")
+
+
 def estimate_root_translation(
     joints_rel: NDArray[np.floating[Any]],
     pixels: NDArray[np.floating[Any]],

@@ -1,0 +1,442 @@
+"""Training: `python -m finepose_core.train --config PRESET_OR_FILE [--data …] [--out runs/NAME] [--resume]`.
+
+Trains the FinePOSE denoiser on a motion-capture library (BVH, filmed by virtual cameras) with held-out
+subjects for validation. Checkpoints are chosen on the validation subjects only, never on test data.
+
+- AdamW, warm-up then cosine or per-epoch exponential learning-rate decay, gradient clipping, AMP (bf16)
+  on CUDA, flip augmentation, prompt dropout;
+- tqdm progress with loss and ETA, a JSON-lines log (`log.jsonl`), validation every so many steps;
+- `best.pt` (lowest validation MPJPE with detector-like 2D) and `last.pt` (also the optimiser and random
+  states); `--resume` continues from `last.pt` exactly: samples are a pure function of (seed, index);
+- several GPUs with `torchrun --nproc_per_node G -m finepose_core.train …` (DistributedDataParallel):
+  every process draws its own disjoint sample indices.
+
+Fine-tune on your own BVH library with one command, for example:
+    python -m finepose_core.train --config small --data ~/mocap --joint-map my_rig.json \\
+        --init finepose_core/checkpoints/finepose_small_cmu.pt --val-subjects actor3 --out runs/mine
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from finepose_core import metrics
+from finepose_core.checkpoint import Checkpoint, CheckpointError
+from finepose_core.data.joint_maps import JointMapError, joint_map
+from finepose_core.data.mocap import (
+    MocapError,
+    Window,
+    WindowSampler,
+    describe_library,
+    load_descriptions,
+    load_library,
+)
+from finepose_core.diffusion.ddim import DDIMScheduler
+from finepose_core.diffusion.loss import denoising_loss
+from finepose_core.diffusion.sampler import HypothesisSampler, SamplingOptions, mirror
+from finepose_core.diffusion.schedule import NoiseSchedule
+from finepose_core.geometry.camera import normalize_window
+from finepose_core.model.denoiser import FinePoseDenoiser, parameter_count, preset
+from finepose_core.model.prompts import (
+    PART_KEYS,
+    PROMPT_KEYS,
+    SPEEDS,
+    Prompts,
+    prompt_dropout,
+    speed_from_keypoints,
+)
+from finepose_core.model.text_encoders import TextEncoderError, TextFeatureCache, load_text_encoder
+
+log = logging.getLogger("finepose_core.train")
+
+
+@dataclass
+class TrainConfig:
+    preset: str = "small"
+    model: dict[str, Any] = field(default_factory=dict)  # overrides of the preset's DenoiserConfig
+    data: str = "../shared/data/mocap/cmu"
+    descriptions: str | None = "../shared/data/mocap/cmu/cmu_descriptions.csv"
+    joint_map: str = "cmu_mb"
+    val_subjects: list[str] = field(default_factory=lambda: ["02", "06"])
+    # the trials filmed for the rendered evaluation clips of subject 05 stay out of training
+    exclude_trials: list[str] = field(default_factory=lambda: ["05_01", "05_02"])
+    fps: float = 30.0
+    text_encoder: str = "minilm"
+    input_normalization: str = "person"
+    steps: int = 3000
+    batch: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    warmup_steps: int = 200
+    lr_schedule: str = "cosine"  # cosine | exponential (× lr_decay per epoch, the paper's)
+    lr_decay: float = 0.993
+    grad_clip: float = 1.0
+    flip_probability: float = 0.5
+    prompt_dropout: float = 0.1
+    use_prompts: bool = True  # False: the paper's "w/o Prompt" (every text nulled)
+    noise_probability: float = 0.8
+    validate_every: int = 250
+    validation_windows: int = 48
+    save_every: int = 250
+    log_every: int = 10
+    seed: int = 0
+    max_minutes: float | None = None  # stop (and save) after this much wall time
+    init: str | None = None  # start from this checkpoint's weights (fine-tuning)
+
+    @classmethod
+    def from_file(cls, path: Path) -> TrainConfig:
+        raw = json.loads(Path(path).read_text())
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+        return cls(**raw)
+
+
+class TrainingError(RuntimeError):
+    pass
+
+
+@dataclass
+class Batch:
+    clean: torch.Tensor  # [B, N, 17, 3] root-relative metres
+    keypoints: torch.Tensor  # [B, N, 17, 2] normalised
+    texts: list[list[str]]  # 7 texts per sample
+    nulled: torch.Tensor  # [B, 7]
+
+
+def window_texts(window: Window, fps: float) -> tuple[list[str], list[bool]]:
+    speed = speed_from_keypoints(window.exact2d, fps)
+    return Prompts(action=window.action).texts(speed)
+
+
+def make_batch(
+    windows: list[Window], config: TrainConfig, rng: np.random.Generator | None, device: torch.device
+) -> Batch:
+    clean, keypoints, texts, nulled = [], [], [], []
+    for window in windows:
+        width, height = window.image_size
+        x = normalize_window(window.keypoints2d, config.input_normalization, width, height)
+        y = window.joints3d - window.joints3d[:, :1]
+        sample_texts, sample_null = window_texts(window, config.fps)
+        if not config.use_prompts:
+            sample_null = [True] * len(PROMPT_KEYS)
+        if rng is not None and rng.random() < config.flip_probability:
+            x = mirror(torch.from_numpy(x)).numpy()
+            y = mirror(torch.from_numpy(y)).numpy()
+        clean.append(y)
+        keypoints.append(x)
+        texts.append(sample_texts)
+        nulled.append(sample_null)
+    return Batch(
+        clean=torch.from_numpy(np.stack(clean)).float().to(device),
+        keypoints=torch.from_numpy(np.stack(keypoints)).float().to(device),
+        texts=texts,
+        nulled=torch.tensor(nulled, dtype=torch.bool, device=device),
+    )
+
+
+def vocabulary(sequences_actions: set[str]) -> list[str]:
+    """Every text a training or validation sample can use."""
+    words = {"person", *SPEEDS, *PART_KEYS, *(a for a in sequences_actions if a)}
+    return sorted(words)
+
+
+def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    if config.lr_schedule == "exponential":
+        return config.lr * config.lr_decay ** (step // max(steps_per_epoch, 1))
+    progress = (step - config.warmup_steps) / max(config.steps - config.warmup_steps, 1)
+    return config.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, out: Path, device: str = "auto") -> None:
+        self.config = config
+        self.out = out
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        if self.world > 1 and not torch.distributed.is_initialized():
+            backend = "nccl" if torch.cuda.is_available() else "gloo"
+            torch.distributed.init_process_group(backend)
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device == "cuda" and self.world > 1:
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+            torch.cuda.set_device(torch.device(device))
+        self.device = torch.device(device)
+
+        jm = joint_map(config.joint_map)
+        descriptions = load_descriptions(Path(config.descriptions)) if config.descriptions else {}
+        data = Path(config.data)
+        train = load_library(
+            data, jm, config.fps, descriptions,
+            exclude_subjects=config.val_subjects, exclude_trials=config.exclude_trials,
+        )
+        val = load_library(data, jm, config.fps, descriptions, subjects=config.val_subjects) if config.val_subjects else []
+        model_config = preset(config.preset, **config.model)
+        self.encoder_cache = self._text_cache(model_config.text_width, {s.action for s in train + val})
+        model_config = replace(model_config, text_width=self.encoder_cache.width)
+        self.model = FinePoseDenoiser(model_config).to(self.device)
+        if config.init:
+            initial = Checkpoint.load(Path(config.init))
+            if initial.config != model_config:
+                raise TrainingError(f"--init {config.init}: its model config differs from this run's")
+            self.model.load_state_dict(initial.state_dict)
+        self.sampler = WindowSampler(
+            train, jm, model_config.frames, config.seed, noise_probability=config.noise_probability
+        )
+        self.validation = self._validation_windows(val, jm, model_config.frames)
+        self.data_summary = {"train": describe_library(train, config.fps), "validation": describe_library(val, config.fps) if val else {}}
+        self.steps_per_epoch = max(self.sampler.total_frames // (model_config.frames // 4) // config.batch, 1)
+        self.schedule = NoiseSchedule.cosine()
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.network: nn.Module = self.model
+        if self.world > 1:
+            self.network = nn.parallel.DistributedDataParallel(self.model, device_ids=None if self.device.type == "cpu" else [self.device])
+        self.generator = torch.Generator().manual_seed(config.seed * 1000 + self.rank)
+        self.step = 0
+        self.best = math.inf
+        self.history: list[dict[str, Any]] = []
+
+    def _text_cache(self, width: int, actions: set[str]) -> TextFeatureCache:
+        try:
+            encoder = load_text_encoder(self.config.text_encoder)
+        except TextEncoderError as error:
+            raise TrainingError(str(error)) from None
+        cache = TextFeatureCache.for_encoder(encoder)
+        cache.features(vocabulary(actions))  # every text the data can use, encoded once, kept in checkpoints
+        return cache
+
+    def _validation_windows(self, val: list[Any], jm: Any, frames: int) -> dict[str, list[Window]]:
+        if not val:
+            return {}
+        # a fixed set, independent of the training seed: comparable across runs
+        sampler = WindowSampler(val, jm, frames, seed=12345, vary_bodies=True)
+        count = self.config.validation_windows
+        return {
+            "exact": [sampler.sample(i, noisy=False) for i in range(count)],
+            "noisy": [sampler.sample(10_000 + i, noisy=True) for i in range(count)],
+        }
+
+    # ----------------------------------------------------------------------------------------- state
+    def _state(self) -> dict[str, Any]:
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "best": self.best,
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "config": asdict(self.config),
+        }
+
+    def save(self, name: str, validation: dict[str, Any] | None = None) -> None:
+        if self.rank != 0:
+            return
+        training = {
+            "data": self.data_summary,
+            "steps": self.step,
+            "preset": self.config.preset,
+            "config": asdict(self.config),
+            "parameters": parameter_count(self.model),
+        }
+        checkpoint = Checkpoint.from_model(
+            self.model, self.encoder_cache, name=f"{self.out.name}/{name}", training=training,
+            validation=validation or {}, input_normalization=self.config.input_normalization,
+        )
+        checkpoint.save(self.out / f"{name}.pt")
+        if name == "last":
+            state_path = self.out / "last_state.pt"
+            partial = state_path.with_name(state_path.name + ".partial")
+            torch.save(self._state(), partial)
+            partial.replace(state_path)
+
+    def resume(self) -> None:
+        last, state_path = self.out / "last.pt", self.out / "last_state.pt"
+        if not (last.is_file() and state_path.is_file()):
+            raise TrainingError(f"--resume: {self.out} has no last.pt and last_state.pt to resume from")
+        self.model.load_state_dict(Checkpoint.load(last).state_dict)
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+        self.best = float(state["best"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        log.info("resumed %s at step %d", self.out, self.step)
+
+    # -------------------------------------------------------------------------------------- training
+    def _batch(self, step: int) -> Batch:
+        size = self.config.batch
+        first = (step * self.world + self.rank) * size
+        windows = [self.sampler.sample(first + k) for k in range(size)]
+        rng = np.random.default_rng([self.config.seed, 7, step, self.rank])
+        return make_batch(windows, self.config, rng, self.device)
+
+    def train_step(self) -> float:
+        batch = self._batch(self.step)
+        lr = learning_rate(self.config, self.step, self.steps_per_epoch)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.network.train()
+        features = self.encoder_cache.features([t for texts in batch.texts for t in texts])
+        features = features.view(len(batch.texts), len(PROMPT_KEYS), *features.shape[1:]).to(self.device)
+        nulled = prompt_dropout(batch.nulled, self.config.prompt_dropout, self.generator)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            prompt = self.model.encode_prompts(features, nulled)
+            if self.world > 1:  # DDP needs the wrapped module's forward for gradient synchronisation
+                loss = denoising_loss_ddp(self.network, self.schedule, batch, prompt, self.generator)
+            else:
+                loss = denoising_loss(self.model, self.schedule, batch.clean, batch.keypoints, prompt, self.generator)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        self.step += 1
+        return float(loss.item())
+
+    @torch.inference_mode()
+    def validate(self) -> dict[str, Any]:
+        """MPJPE and P-MPJPE (mm) of one-hypothesis, two-step sampling on the validation windows."""
+        self.model.eval()
+        sampler = HypothesisSampler(self.model, DDIMScheduler(self.schedule))
+        results: dict[str, Any] = {}
+        for kind, windows in self.validation.items():
+            batch = make_batch(windows, self.config, None, self.device)
+            features = self.encoder_cache.features([t for texts in batch.texts for t in texts])
+            features = features.view(len(windows), len(PROMPT_KEYS), *features.shape[1:]).to(self.device)
+            prompt = self.model.encode_prompts(features, batch.nulled)
+            weights = torch.ones(len(windows), 1, 17, device=self.device)
+            generator = torch.Generator().manual_seed(0)
+            predicted = sampler.sample(batch.keypoints, prompt, weights, SamplingOptions(1, 2), generator)[0]
+            pred = predicted.cpu().numpy().reshape(-1, 17, 3)
+            truth = batch.clean.cpu().numpy().reshape(-1, 17, 3)
+            results[f"{kind}_mpjpe_mm"] = round(1000 * metrics.mpjpe(pred, truth), 2)
+            results[f"{kind}_p_mpjpe_mm"] = round(1000 * metrics.p_mpjpe(pred, truth), 2)
+        return results
+
+    def run(self) -> dict[str, Any]:
+        config = self.config
+        log_path = self.out / "log.jsonl"
+        started = time.monotonic()
+        last_validation: dict[str, Any] = {}
+        progress = tqdm(total=config.steps, initial=self.step, desc="train", unit="step", disable=self.rank != 0)
+        with log_path.open("a") as log_file:
+            while self.step < config.steps:
+                loss = self.train_step()
+                progress.update(1)
+                progress.set_postfix(loss=f"{loss:.4f}", best=f"{self.best:.1f}")
+                if self.rank == 0 and (self.step % config.log_every == 0 or self.step == 1):
+                    entry = {"step": self.step, "loss": round(loss, 6), "lr": learning_rate(config, self.step - 1, self.steps_per_epoch), "seconds": round(time.monotonic() - started, 1)}
+                    log_file.write(json.dumps(entry) + "\n")
+                    log_file.flush()
+                finished = self.step >= config.steps
+                out_of_time = config.max_minutes is not None and time.monotonic() - started > 60 * config.max_minutes
+                if self.validation and (self.step % config.validate_every == 0 or finished or out_of_time):
+                    last_validation = self.validate()
+                    score = last_validation["noisy_mpjpe_mm"]
+                    if score < self.best:
+                        self.best = score
+                        self.save("best", {**last_validation, "step": self.step})
+                    if self.rank == 0:
+                        log_file.write(json.dumps({"step": self.step, "validation": last_validation}) + "\n")
+                        log_file.flush()
+                        log.info("step %d validation %s", self.step, last_validation)
+                if self.step % config.save_every == 0 or finished or out_of_time:
+                    self.save("last", last_validation)
+                if out_of_time:
+                    log.info("stopping after %.1f minutes at step %d", config.max_minutes, self.step)
+                    break
+        progress.close()
+        return {"steps": self.step, "best_noisy_mpjpe_mm": self.best, "last_validation": last_validation, "minutes": round((time.monotonic() - started) / 60, 1)}
+
+
+def denoising_loss_ddp(network: nn.Module, schedule: NoiseSchedule, batch: Batch, prompt: Any, generator: torch.Generator) -> torch.Tensor:
+    """The same objective as diffusion.loss.denoising_loss, calling the DDP wrapper's forward."""
+    from finepose_core.diffusion.schedule import CLAMP_M
+
+    t = schedule.sample_timesteps(batch.clean.shape[0], generator).to(batch.clean.device)
+    noise = torch.randn(batch.clean.shape, generator=generator).to(batch.clean.device)
+    noisy = schedule.add_noise(batch.clean, noise, t).clamp(-CLAMP_M, CLAMP_M)
+    return nn.functional.mse_loss(network(noisy, batch.keypoints, t, prompt), batch.clean)
+
+
+def build_config(args: argparse.Namespace) -> TrainConfig:
+    source = Path(args.config)
+    config = TrainConfig.from_file(source) if source.suffix == ".json" else TrainConfig(preset=args.config)
+    overrides = {
+        "data": args.data, "descriptions": args.descriptions, "joint_map": args.joint_map,
+        "steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed,
+        "max_minutes": args.max_minutes, "init": args.init, "text_encoder": args.text_encoder,
+    }
+    values = {key: value for key, value in overrides.items() if value is not None}
+    if args.val_subjects is not None:
+        values["val_subjects"] = [s for s in args.val_subjects.split(",") if s]
+    if args.exclude_trials is not None:
+        values["exclude_trials"] = [s for s in args.exclude_trials.split(",") if s]
+    if args.no_prompts:
+        values["use_prompts"] = False
+    return replace(config, **values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m finepose_core.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="small", help="a preset (small, paper) or a JSON file of TrainConfig")
+    parser.add_argument("--data", help="folder of .bvh files (searched recursively)")
+    parser.add_argument("--descriptions", help="CSV of action texts (CMU index columns)")
+    parser.add_argument("--joint-map", help="joint-mapping preset or JSON file (default cmu_mb)")
+    parser.add_argument("--val-subjects", help="comma-separated subject folders held out for validation")
+    parser.add_argument("--exclude-trials", help="comma-separated trials (file names) never used")
+    parser.add_argument("--out", type=Path, default=Path("runs/finepose"))
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--batch", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--max-minutes", type=float)
+    parser.add_argument("--init", help="checkpoint to fine-tune from")
+    parser.add_argument("--text-encoder", help="minilm (default) or open_clip:MODEL:PATH")
+    parser.add_argument("--no-prompts", action="store_true", help="train the paper's w/o Prompt variant")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        config = build_config(args)
+        args.out.mkdir(parents=True, exist_ok=True)
+        trainer = Trainer(config, args.out, args.device)
+        if args.resume:
+            trainer.resume()
+        elif (args.out / "last.pt").exists():
+            raise TrainingError(f"{args.out} already holds a run; use --resume or another --out")
+        log.info("training %s: %d parameters, data %s", config.preset, parameter_count(trainer.model), trainer.data_summary)
+        (args.out / "config.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
+        summary = trainer.run()
+    except (TrainingError, MocapError, JointMapError, CheckpointError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; resume with --resume", file=sys.stderr)
+        return 130
+    log.info("done: %s", summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
