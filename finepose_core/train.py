@@ -169,6 +169,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, out: Path, device: str = "auto") -> None:
         self.config = config
         self.out = out
+        out.mkdir(parents=True, exist_ok=True)
         self.rank = int(os.environ.get("RANK", "0"))
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         if self.world > 1 and not torch.distributed.is_initialized():
@@ -185,13 +186,22 @@ class Trainer:
         descriptions = load_descriptions(Path(config.descriptions)) if config.descriptions else {}
         data = Path(config.data)
         train = load_library(
-            data, jm, config.fps, descriptions,
-            exclude_subjects=config.val_subjects, exclude_trials=config.exclude_trials,
+            data,
+            jm,
+            config.fps,
+            descriptions,
+            exclude_subjects=config.val_subjects,
+            exclude_trials=config.exclude_trials,
         )
-        val = load_library(data, jm, config.fps, descriptions, subjects=config.val_subjects) if config.val_subjects else []
+        val = (
+            load_library(data, jm, config.fps, descriptions, subjects=config.val_subjects)
+            if config.val_subjects
+            else []
+        )
         model_config = preset(config.preset, **config.model)
         self.encoder_cache = self._text_cache(model_config.text_width, {s.action for s in train + val})
         model_config = replace(model_config, text_width=self.encoder_cache.width)
+        torch.manual_seed(config.seed)  # the initial weights and drop-path draws follow the seed
         self.model = FinePoseDenoiser(model_config).to(self.device)
         if config.init:
             initial = Checkpoint.load(Path(config.init))
@@ -202,13 +212,20 @@ class Trainer:
             train, jm, model_config.frames, config.seed, noise_probability=config.noise_probability
         )
         self.validation = self._validation_windows(val, jm, model_config.frames)
-        self.data_summary = {"train": describe_library(train, config.fps), "validation": describe_library(val, config.fps) if val else {}}
+        self.data_summary = {
+            "train": describe_library(train, config.fps),
+            "validation": describe_library(val, config.fps) if val else {},
+        }
         self.steps_per_epoch = max(self.sampler.total_frames // (model_config.frames // 4) // config.batch, 1)
         self.schedule = NoiseSchedule.cosine()
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
         self.network: nn.Module = self.model
         if self.world > 1:
-            self.network = nn.parallel.DistributedDataParallel(self.model, device_ids=None if self.device.type == "cpu" else [self.device])
+            self.network = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=None if self.device.type == "cpu" else [self.device]
+            )
         self.generator = torch.Generator().manual_seed(config.seed * 1000 + self.rank)
         self.step = 0
         self.best = math.inf
@@ -256,8 +273,12 @@ class Trainer:
             "parameters": parameter_count(self.model),
         }
         checkpoint = Checkpoint.from_model(
-            self.model, self.encoder_cache, name=f"{self.out.name}/{name}", training=training,
-            validation=validation or {}, input_normalization=self.config.input_normalization,
+            self.model,
+            self.encoder_cache,
+            name=f"{self.out.name}/{name}",
+            training=training,
+            validation=validation or {},
+            input_normalization=self.config.input_normalization,
         )
         checkpoint.save(self.out / f"{name}.pt")
         if name == "last":
@@ -301,7 +322,9 @@ class Trainer:
             if self.world > 1:  # DDP needs the wrapped module's forward for gradient synchronisation
                 loss = denoising_loss_ddp(self.network, self.schedule, batch, prompt, self.generator)
             else:
-                loss = denoising_loss(self.model, self.schedule, batch.clean, batch.keypoints, prompt, self.generator)
+                loss = denoising_loss(
+                    self.model, self.schedule, batch.clean, batch.keypoints, prompt, self.generator
+                )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
@@ -334,18 +357,27 @@ class Trainer:
         log_path = self.out / "log.jsonl"
         started = time.monotonic()
         last_validation: dict[str, Any] = {}
-        progress = tqdm(total=config.steps, initial=self.step, desc="train", unit="step", disable=self.rank != 0)
+        progress = tqdm(
+            total=config.steps, initial=self.step, desc="train", unit="step", disable=self.rank != 0
+        )
         with log_path.open("a") as log_file:
             while self.step < config.steps:
                 loss = self.train_step()
                 progress.update(1)
                 progress.set_postfix(loss=f"{loss:.4f}", best=f"{self.best:.1f}")
                 if self.rank == 0 and (self.step % config.log_every == 0 or self.step == 1):
-                    entry = {"step": self.step, "loss": round(loss, 6), "lr": learning_rate(config, self.step - 1, self.steps_per_epoch), "seconds": round(time.monotonic() - started, 1)}
+                    entry = {
+                        "step": self.step,
+                        "loss": round(loss, 6),
+                        "lr": learning_rate(config, self.step - 1, self.steps_per_epoch),
+                        "seconds": round(time.monotonic() - started, 1),
+                    }
                     log_file.write(json.dumps(entry) + "\n")
                     log_file.flush()
                 finished = self.step >= config.steps
-                out_of_time = config.max_minutes is not None and time.monotonic() - started > 60 * config.max_minutes
+                out_of_time = (
+                    config.max_minutes is not None and time.monotonic() - started > 60 * config.max_minutes
+                )
                 if self.validation and (self.step % config.validate_every == 0 or finished or out_of_time):
                     last_validation = self.validate()
                     score = last_validation["noisy_mpjpe_mm"]
@@ -362,10 +394,17 @@ class Trainer:
                     log.info("stopping after %.1f minutes at step %d", config.max_minutes, self.step)
                     break
         progress.close()
-        return {"steps": self.step, "best_noisy_mpjpe_mm": self.best, "last_validation": last_validation, "minutes": round((time.monotonic() - started) / 60, 1)}
+        return {
+            "steps": self.step,
+            "best_noisy_mpjpe_mm": self.best,
+            "last_validation": last_validation,
+            "minutes": round((time.monotonic() - started) / 60, 1),
+        }
 
 
-def denoising_loss_ddp(network: nn.Module, schedule: NoiseSchedule, batch: Batch, prompt: Any, generator: torch.Generator) -> torch.Tensor:
+def denoising_loss_ddp(
+    network: nn.Module, schedule: NoiseSchedule, batch: Batch, prompt: Any, generator: torch.Generator
+) -> torch.Tensor:
     """The same objective as diffusion.loss.denoising_loss, calling the DDP wrapper's forward."""
     from finepose_core.diffusion.schedule import CLAMP_M
 
@@ -379,9 +418,16 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     source = Path(args.config)
     config = TrainConfig.from_file(source) if source.suffix == ".json" else TrainConfig(preset=args.config)
     overrides = {
-        "data": args.data, "descriptions": args.descriptions, "joint_map": args.joint_map,
-        "steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed,
-        "max_minutes": args.max_minutes, "init": args.init, "text_encoder": args.text_encoder,
+        "data": args.data,
+        "descriptions": args.descriptions,
+        "joint_map": args.joint_map,
+        "steps": args.steps,
+        "batch": args.batch,
+        "lr": args.lr,
+        "seed": args.seed,
+        "max_minutes": args.max_minutes,
+        "init": args.init,
+        "text_encoder": args.text_encoder,
     }
     values = {key: value for key, value in overrides.items() if value is not None}
     if args.val_subjects is not None:
@@ -394,8 +440,12 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m finepose_core.train", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="small", help="a preset (small, paper) or a JSON file of TrainConfig")
+    parser = argparse.ArgumentParser(
+        prog="python -m finepose_core.train", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--config", default="small", help="a preset (small, paper) or a JSON file of TrainConfig"
+    )
     parser.add_argument("--data", help="folder of .bvh files (searched recursively)")
     parser.add_argument("--descriptions", help="CSV of action texts (CMU index columns)")
     parser.add_argument("--joint-map", help="joint-mapping preset or JSON file (default cmu_mb)")
@@ -425,7 +475,12 @@ def main(argv: list[str] | None = None) -> int:
             trainer.resume()
         elif (args.out / "last.pt").exists():
             raise TrainingError(f"{args.out} already holds a run; use --resume or another --out")
-        log.info("training %s: %d parameters, data %s", config.preset, parameter_count(trainer.model), trainer.data_summary)
+        log.info(
+            "training %s: %d parameters, data %s",
+            config.preset,
+            parameter_count(trainer.model),
+            trainer.data_summary,
+        )
         (args.out / "config.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
         summary = trainer.run()
     except (TrainingError, MocapError, JointMapError, CheckpointError, ValueError, OSError) as error:

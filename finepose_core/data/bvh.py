@@ -96,7 +96,9 @@ class BvhMotion:
             values = self.values[:: round(ratio)].copy()
         else:
             values = self._interpolated(times, source_times)
-        return BvhMotion(self.names, self.parents, self.offsets, self.channels, 1.0 / fps, values, self.source)
+        return BvhMotion(
+            self.names, self.parents, self.offsets, self.channels, 1.0 / fps, values, self.source
+        )
 
     def _interpolated(self, times: FloatArray, source_times: FloatArray) -> FloatArray:
         values = np.empty((len(times), self.values.shape[1]))

@@ -19,7 +19,15 @@ from finepose_core.geometry.camera import intrinsics_from_fov, project
 
 FloatArray = NDArray[np.float64]
 
-IMAGE_SHAPES: Final = ((1920, 1080), (1280, 720), (640, 480), (1080, 1080), (720, 1280), (1080, 1920), (480, 640))
+IMAGE_SHAPES: Final = (
+    (1920, 1080),
+    (1280, 720),
+    (640, 480),
+    (1080, 1080),
+    (720, 1280),
+    (1080, 1920),
+    (480, 640),
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,9 @@ class VirtualCamera:
 
 def look_rotation(yaw: float, pitch_down: float, roll: float) -> FloatArray:
     """World (z up) → OpenCV camera rotation for a camera looking along `yaw`, tilted down by `pitch_down`."""
-    forward = np.array([math.cos(pitch_down) * math.cos(yaw), math.cos(pitch_down) * math.sin(yaw), -math.sin(pitch_down)])
+    forward = np.array(
+        [math.cos(pitch_down) * math.cos(yaw), math.cos(pitch_down) * math.sin(yaw), -math.sin(pitch_down)]
+    )
     right = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
     down = np.cross(forward, right)
     rotation = np.stack([right, down, forward])  # rows: camera axes in world coordinates

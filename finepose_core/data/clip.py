@@ -59,7 +59,9 @@ class Clip:
 
 
 def _check(name: str, array: NDArray[Any], shape: tuple[int | None, ...], where: Path) -> None:
-    if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape, strict=True)):
+    if array.ndim != len(shape) or any(
+        s is not None and s != a for s, a in zip(shape, array.shape, strict=True)
+    ):
         pretty = "[" + ", ".join("F" if s is None else str(s) for s in shape) + "]"
         raise ClipError(f"{where}: '{name}' has shape {list(array.shape)}, expected {pretty}")
 
@@ -71,7 +73,9 @@ def _string(data: Any, key: str) -> str:
 def _clip_from_npz(data: Any, path: Path) -> Clip:
     for key in ("keypoints2d", "K", "image_size", "fps"):
         if key not in data:
-            raise ClipError(f"{path}: missing key '{key}' (a clip file needs keypoints2d, K, image_size, fps)")
+            raise ClipError(
+                f"{path}: missing key '{key}' (a clip file needs keypoints2d, K, image_size, fps)"
+            )
     keypoints = np.asarray(data["keypoints2d"], np.float32)
     _check("keypoints2d", keypoints, (None, NUM_H36M_JOINTS, 2), path)
     frames = keypoints.shape[0]
@@ -83,7 +87,9 @@ def _clip_from_npz(data: Any, path: Path) -> Clip:
     _check("K", K, (3, 3), path)
     size = np.asarray(data["image_size"]).reshape(-1)
     if size.shape != (2,) or (size <= 0).any():
-        raise ClipError(f"{path}: 'image_size' must be two positive numbers (width, height), got {size.tolist()}")
+        raise ClipError(
+            f"{path}: 'image_size' must be two positive numbers (width, height), got {size.tolist()}"
+        )
     fps = float(np.asarray(data["fps"]))
     if not np.isfinite(fps) or fps <= 0:
         raise ClipError(f"{path}: 'fps' must be positive, got {fps}")

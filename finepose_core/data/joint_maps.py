@@ -109,7 +109,9 @@ class JointMap:
             out = np.stack([out[..., 0], -out[..., 2], out[..., 1]], axis=-1)
         return np.asarray(out)
 
-    def world_joints(self, motion: BvhMotion, scales: FloatArray | None = None, frames: slice | None = None) -> FloatArray:
+    def world_joints(
+        self, motion: BvhMotion, scales: FloatArray | None = None, frames: slice | None = None
+    ) -> FloatArray:
         """Human3.6M joints [F, 17, 3] in metres, z up, for (a slice of) the motion."""
         return self.h36m_positions(motion.forward_kinematics(scales, frames), motion)
 
@@ -164,4 +166,6 @@ def joint_map(name_or_path: str) -> JointMap:
     path = Path(name_or_path)
     if path.suffix == ".json" and path.is_file():
         return JointMap.from_json(path)
-    raise JointMapError(f"unknown joint map {name_or_path!r}: use one of {', '.join(PRESETS)} or a .json file")
+    raise JointMapError(
+        f"unknown joint map {name_or_path!r}: use one of {', '.join(PRESETS)} or a .json file"
+    )

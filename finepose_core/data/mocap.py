@@ -73,7 +73,9 @@ def load_descriptions(path: Path | None) -> dict[tuple[int, int], str]:
             rows = list(csv.DictReader(handle))
         return {(int(r["Subject"]), int(r["Trial #"])): r["Motion Description"].strip() for r in rows}
     except (OSError, KeyError, ValueError) as error:
-        raise MocapError(f"{path}: not a descriptions CSV with Subject, Trial #, Motion Description ({error})") from None
+        raise MocapError(
+            f"{path}: not a descriptions CSV with Subject, Trial #, Motion Description ({error})"
+        ) from None
 
 
 def _subject_trial(path: Path) -> tuple[str, str, tuple[int, int] | None]:
@@ -102,7 +104,11 @@ def load_library(
     sequences = []
     for path in files:
         subject, trial, key = _subject_trial(path)
-        if (subjects is not None and subject not in subjects) or subject in exclude_subjects or trial in exclude_trials:
+        if (
+            (subjects is not None and subject not in subjects)
+            or subject in exclude_subjects
+            or trial in exclude_trials
+        ):
             continue
         try:
             motion = load_bvh(path)
@@ -111,8 +117,13 @@ def load_library(
             raise MocapError(str(error)) from None
         if joint_map.skip_first_frame:
             motion = BvhMotion(
-                motion.names, motion.parents, motion.offsets, motion.channels, motion.frame_time,
-                motion.values[1:], motion.source,
+                motion.names,
+                motion.parents,
+                motion.offsets,
+                motion.channels,
+                motion.frame_time,
+                motion.values[1:],
+                motion.source,
             )
         motion = motion.resampled(fps)
         if motion.frames < min_frames:
@@ -172,7 +183,9 @@ class WindowSampler:
         exact = project(joints3d, camera.K)
         use_noise = rng.random() < self.noise_probability if noisy is None else noisy
         keypoints = detector_like(exact, rng, self.noise) if use_noise else exact
-        return Window(joints3d, keypoints, exact, camera.K, camera.image_size, sequence.action, sequence.subject)
+        return Window(
+            joints3d, keypoints, exact, camera.K, camera.image_size, sequence.action, sequence.subject
+        )
 
 
 def describe_library(sequences: Sequence[MocapSequence], fps: float) -> dict[str, Any]:

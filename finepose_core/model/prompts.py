@@ -57,6 +57,7 @@ class Prompts:
     action: str = ""  # free text; "" = unknown (the action prompt is nulled)
     speed: str = "auto"  # slow | normal | fast | auto
     parts: dict[str, PartPrompt] = field(default_factory=dict)  # keys from PART_KEYS
+    off: bool = False  # every text nulled: the model without prompts (for comparisons)
 
     def __post_init__(self) -> None:
         if self.speed not in (*SPEEDS, "auto"):
@@ -76,7 +77,7 @@ class Prompts:
         for name in PART_KEYS:
             description = self.part(name).description.strip()
             texts.append(f"{name} {description}" if description else name)
-        nulled = [False, not texts[ACTION_INDEX], False, False, False, False, False]
+        nulled = [self.off, self.off or not texts[ACTION_INDEX], *[self.off] * 5]
         return texts, nulled
 
     def guided_parts(self) -> list[str]:
