@@ -144,16 +144,15 @@ def print_table(name: str, summary: dict[str, Any]) -> None:
     print(f"  {'action':<22}{'MPJPE':>9}{'P-MPJPE':>9}{'N-MPJPE':>9}")
     for action, row in summary["per_action"].items():
         print(f"  {action:<22}{row['mpjpe_mm']:>9.1f}{row['p_mpjpe_mm']:>9.1f}{row['n_mpjpe_mm']:>9.1f}")
+    average = (summary["mpjpe_mm"], summary["p_mpjpe_mm"], summary["n_mpjpe_mm"])
+    print(f"  {'average (mm)':<22}" + "".join(f"{value:>9.1f}" for value in average))
     print(
-        f"  {'average (mm)':<22}{summary['mpjpe_mm']:>9.1f}{summary['p_mpjpe_mm']:>9.1f}{summary['n_mpjpe_mm']:>9.1f}"
-    )
-    print(
-        f"  MPJVE {summary['mpjve_mm']:.1f} mm/frame   PCK@150mm {100 * summary['pck150']:.1f}%   AUC {100 * summary['auc']:.1f}%"
+        f"  MPJVE {summary['mpjve_mm']:.1f} mm/frame   PCK@150mm {100 * summary['pck150']:.1f}%   "
+        f"AUC {100 * summary['auc']:.1f}%"
     )
     if "oracle_j_best_mpjpe_mm" in summary:
-        print(
-            f"  ORACLE J-Best MPJPE (picks hypotheses with the ground truth): {summary['oracle_j_best_mpjpe_mm']:.1f} mm"
-        )
+        oracle = summary["oracle_j_best_mpjpe_mm"]
+        print(f"  ORACLE J-Best MPJPE (picks hypotheses with the ground truth): {oracle:.1f} mm")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -326,7 +326,7 @@ class Trainer:
                     self.model, self.schedule, batch.clean, batch.keypoints, prompt, self.generator
                 )
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         self.step += 1

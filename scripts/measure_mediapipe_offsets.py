@@ -18,6 +18,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -31,7 +32,7 @@ log = logging.getLogger("measure_mediapipe_offsets")
 REPO = Path(__file__).resolve().parents[1]
 
 
-def measure_clip(video: Path, truth: dict[str, np.ndarray]) -> list[np.ndarray]:
+def measure_clip(video: Path, truth: dict[str, np.ndarray[Any, Any]]) -> list[np.ndarray[Any, Any]]:
     """Per matched person-frame, the offsets [17, 2] (side, up) in torso lengths."""
     gt2d = truth["joints2d_gt"]  # [P, F, 17, 2]
     fps = float(truth["fps"])
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=OFFSETS_PATH)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    samples: list[np.ndarray] = []
+    samples: list[np.ndarray[Any, Any]] = []
     for truth_path in tqdm(sorted(args.rendered.glob("*.npz")), desc="clips"):
         with np.load(truth_path) as data:
             truth = {key: data[key] for key in ("joints2d_gt", "fps")}

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from finepose_core.data.bvh import BvhError, load_bvh, parse_bvh
+from finepose_core.data.bvh import BvhError, BvhMotion, load_bvh, parse_bvh
 from finepose_core.data.joint_maps import CMU_MB, JointMap, JointMapError, joint_map
 from tests.bvh_factory import bvh_text
 
@@ -27,7 +27,7 @@ def _rz(a: float) -> np.ndarray:
     return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
 
 
-def _hand_fk(motion, frame: int, chain: list[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _hand_fk(motion: BvhMotion, frame: int, chain: list[str]) -> np.ndarray:
     """Position of the last joint of `chain` (root first), with Z·Y·X matrices written out by hand."""
     columns = {}
     column = 0
@@ -40,10 +40,7 @@ def _hand_fk(motion, frame: int, chain: list[str]) -> np.ndarray:  # type: ignor
     for depth, name in enumerate(chain):
         offset = motion.offsets[motion.names.index(name)]
         first, channels = columns[name]
-        if depth == 0:
-            position = values[first : first + 3] + offset
-        else:
-            position = position + rotation @ offset
+        position = values[first : first + 3] + offset if depth == 0 else position + rotation @ offset
         angles = dict(zip(channels, values[first : first + len(channels)], strict=True))
         if "Zrotation" in angles:
             rotation = (
@@ -129,6 +126,12 @@ def test_body_scales_change_bone_lengths_only_where_asked() -> None:
     np.testing.assert_allclose(forearm(longer), forearm(normal))
 
 
+ONE_JOINT = "HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 1 Xrotation\n}\nMOTION\n"
+
+
+ONE_JOINT = "HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 1 Xrotation\n}\nMOTION\n"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -136,11 +139,11 @@ def test_body_scales_change_bone_lengths_only_where_asked() -> None:
         ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0\n", "ends early"),
         ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 1 Wrotation\n}\nMOTION\n", "unknown channels"),
         (
-            "HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 1 Xrotation\n}\nMOTION\nFrames: 3\nFrame Time: 0.1\n1 2\n",
+            ONE_JOINT + "Frames: 3\nFrame Time: 0.1\n1 2\n",
             "2 complete frames",
         ),
         (
-            "HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 1 Xrotation\n}\nMOTION\nFrames: 1\nFrame Time: 0.1\nabc\n",
+            ONE_JOINT + "Frames: 1\nFrame Time: 0.1\nabc\n",
             "not a number",
         ),
     ],
@@ -158,5 +161,5 @@ def test_missing_file_and_unknown_joint_map(tmp_path: Path) -> None:
     motion = parse_bvh(bvh_text(frames=2).replace("Neck1", "NeckA"), "renamed.bvh")
     with pytest.raises(JointMapError, match="Neck1"):
         CMU_MB.check(motion)
-    with pytest.raises(JointMapError, match="lacks Human3.6M joints"):
+    with pytest.raises(JointMapError, match=r"lacks Human3\.6M joints"):
         JointMap(name="partial", joints={"Hip": ("Hips",)}, unit_m=1.0)

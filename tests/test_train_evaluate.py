@@ -18,7 +18,7 @@ from finepose_core.data.clip import Clip
 from finepose_core.diffusion.loss import denoising_loss
 from finepose_core.lifter import Lifter, LiftOptions
 from finepose_core.model.prompts import PROMPT_KEYS, Prompts
-from finepose_core.train import Trainer, TrainConfig, main
+from finepose_core.train import TrainConfig, Trainer, main
 from tests.bvh_factory import write_library
 from tests.conftest import REPO_ROOT
 

@@ -158,7 +158,8 @@ def parse_bvh(text: str, source: str = "<string>") -> BvhMotion:
         if position >= len(tokens):
             raise BvhError(f"{source}: the file ends early (truncated?)")
         position += 1
-        return tokens[position - 1]
+        token: str = tokens[position - 1]
+        return token
 
     def expect(word: str) -> None:
         found = take()
@@ -228,7 +229,8 @@ def parse_bvh(text: str, source: str = "<string>") -> BvhMotion:
     remaining = tokens[position:]
     if len(remaining) < frames * width:
         raise BvhError(
-            f"{source}: {len(remaining) // max(width, 1)} complete frames of motion data, the header says {frames}"
+            f"{source}: {len(remaining) // max(width, 1)} complete frames of motion data, "
+            f"the header says {frames}"
         )
     try:
         values = np.array(remaining[: frames * width], dtype=np.float64).reshape(frames, width)

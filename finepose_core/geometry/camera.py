@@ -75,7 +75,7 @@ def normalize_window(
     if mode == "person":
         centred = p - p[..., :1, :]
         scale = np.sqrt(np.mean(np.sum(centred**2, axis=-1), axis=(-2, -1), keepdims=True))[..., None]
-        return (centred / np.maximum(scale, 1e-6)).astype(np.float32)
+        return np.asarray(centred / np.maximum(scale, 1e-6), dtype=np.float32)
     raise ValueError(f"unknown input normalisation {mode!r}; use one of {', '.join(INPUT_NORMALIZATIONS)}")
 
 
