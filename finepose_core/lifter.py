@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from finepose_core.assets import default_checkpoint_path
 from finepose_core.checkpoint import Checkpoint
 from finepose_core.data.windows import WindowPlan
 from finepose_core.diffusion import aggregation
@@ -131,9 +132,13 @@ class Lifter:
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path, device: str = "auto", text_encoder: TextEncoder | str | None = None
+        cls,
+        path: str | Path | None = None,
+        device: str = "auto",
+        text_encoder: TextEncoder | str | None = None,
     ) -> Lifter:
-        checkpoint = Checkpoint.load(Path(path))
+        """Load a checkpoint; without a path, the project's default one (or $FINEPOSE_CHECKPOINT)."""
+        checkpoint = Checkpoint.load(Path(path) if path is not None else default_checkpoint_path())
         encoder = load_text_encoder(text_encoder) if isinstance(text_encoder, str) else text_encoder
         loader = MiniLMTextEncoder if encoder is None and checkpoint.text_encoder_id == MINILM_ID else None
         cache = TextFeatureCache(

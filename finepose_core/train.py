@@ -36,9 +36,10 @@ from tqdm import tqdm
 
 from finepose_core import metrics
 from finepose_core.checkpoint import Checkpoint, CheckpointError
-from finepose_core.data.joint_maps import JointMapError, joint_map
+from finepose_core.data.joint_maps import JointMap, JointMapError, joint_map
 from finepose_core.data.mocap import (
     MocapError,
+    MocapSequence,
     Window,
     WindowSampler,
     describe_library,
@@ -156,6 +157,20 @@ def vocabulary(sequences_actions: set[str]) -> list[str]:
     return sorted(words)
 
 
+def validation_windows(
+    sequences: list[MocapSequence], jm: JointMap, frames: int, count: int
+) -> dict[str, list[Window]]:
+    """A fixed validation set, independent of the training seed so runs compare: `count` windows with the
+    exact projected 2D and `count` with detector-like 2D, from the held-out subjects."""
+    if not sequences:
+        return {}
+    sampler = WindowSampler(sequences, jm, frames, seed=12345)
+    return {
+        "exact": [sampler.sample(i, noisy=False) for i in range(count)],
+        "noisy": [sampler.sample(10_000 + i, noisy=True) for i in range(count)],
+    }
+
+
 def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
     if step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
@@ -211,7 +226,7 @@ class Trainer:
         self.sampler = WindowSampler(
             train, jm, model_config.frames, config.seed, noise_probability=config.noise_probability
         )
-        self.validation = self._validation_windows(val, jm, model_config.frames)
+        self.validation = validation_windows(val, jm, model_config.frames, config.validation_windows)
         self.data_summary = {
             "train": describe_library(train, config.fps),
             "validation": describe_library(val, config.fps) if val else {},
@@ -239,17 +254,6 @@ class Trainer:
         cache = TextFeatureCache.for_encoder(encoder)
         cache.features(vocabulary(actions))  # every text the data can use, encoded once, kept in checkpoints
         return cache
-
-    def _validation_windows(self, val: list[Any], jm: Any, frames: int) -> dict[str, list[Window]]:
-        if not val:
-            return {}
-        # a fixed set, independent of the training seed: comparable across runs
-        sampler = WindowSampler(val, jm, frames, seed=12345, vary_bodies=True)
-        count = self.config.validation_windows
-        return {
-            "exact": [sampler.sample(i, noisy=False) for i in range(count)],
-            "noisy": [sampler.sample(10_000 + i, noisy=True) for i in range(count)],
-        }
 
     # ----------------------------------------------------------------------------------------- state
     def _state(self) -> dict[str, Any]:

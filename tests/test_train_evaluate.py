@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -194,3 +194,42 @@ def test_evaluation_json_agrees_with_independent_metrics(library: Path, tmp_path
         assert report["per_action"][action]["p_mpjpe_mm"] == pytest.approx(1000 * p_mpjpe, abs=0.01)
     assert report["mpjpe_mm"] == pytest.approx(1000 * np.mean([m for m, _ in per_action.values()]), abs=0.02)
     assert report["without_prompts"]["frames"] == 18
+
+
+@pytest.mark.slow
+def test_two_processes_with_torchrun(library: Path, tmp_path: Path) -> None:
+    """DistributedDataParallel with the gloo backend on the CPU: the same command line, two processes."""
+    config = _config(library, steps=4, validate_every=1000, save_every=2)
+    (tmp_path / "config.json").write_text(json.dumps(asdict(config)))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29533",
+            "-m",
+            "finepose_core.train",
+            "--config",
+            str(tmp_path / "config.json"),
+            "--out",
+            str(tmp_path / "ddp"),
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = Checkpoint.load(tmp_path / "ddp" / "last.pt")
+    assert saved.training["steps"] == 4
+    entries = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in entries if "loss" in e] == [1, 2, 3, 4]  # only rank 0 writes the log
+    assert [e["step"] for e in entries if "validation" in e] == [4]
