@@ -1,0 +1,227 @@
+"""Tracking people across frames: the same id for the same person through crossings, occlusions, re-entry.
+
+Per frame, live tracks are matched to detections with `scipy.optimize.linear_sum_assignment` on a cost
+that compares each track's predicted keypoints (constant velocity from its last two sightings) with the
+detection's, in units of the track's body size; pairs above `max_cost` are not matched.
+
+- Birth with hysteresis: a new track is tentative until seen in `min_hits` of its first frames; a
+  tentative track that is missed is dropped.
+- Death with hysteresis: a confirmed track survives `max_gap_seconds` without detections; after that it
+  is lost. Gaps it survived are filled by linear interpolation, flagged and given low confidence.
+- Re-entry: when a new track is confirmed, it takes the id of a track lost within `reentry_seconds` whose
+  body proportions (ratios of 2D limb lengths, robust over the frames seen) are similar enough.
+- Tracks seen in fewer than `min_frames` frames are dropped at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
+
+FloatArray = NDArray[np.float64]
+_LIMBS = [(1, 2), (2, 3), (4, 5), (5, 6), (11, 12), (12, 13), (14, 15), (15, 16), (0, 8), (11, 14), (1, 4)]
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    max_cost: float = 0.8  # mean keypoint distance / body size for a match
+    min_hits: int = 3  # frames to confirm a new track
+    max_gap_seconds: float = 1.0  # how long a confirmed track may go unseen
+    reentry_seconds: float = 10.0  # how long a lost track can be taken up again
+    reentry_max_difference: float = 0.12  # body-proportion signature distance for re-entry
+    min_frames: int = 5  # shorter tracks are dropped
+    gap_confidence: float = 0.2  # confidence scale of interpolated frames
+
+
+@dataclass
+class Track:
+    id: int
+    frames: list[int] = field(default_factory=list)
+    keypoints: list[FloatArray] = field(default_factory=list)  # [17, 2] per seen frame
+    confidence: list[FloatArray] = field(default_factory=list)
+    confirmed: bool = False
+
+    @property
+    def last_frame(self) -> int:
+        return self.frames[-1]
+
+    def size(self) -> float:
+        """Body size in pixels: the bounding-box diagonal of the last sighting's confident joints."""
+        points = self.keypoints[-1]
+        usable = points[self.confidence[-1] > 0.2] if (self.confidence[-1] > 0.2).sum() >= 3 else points
+        return max(float(np.linalg.norm(np.ptp(usable, axis=0))), 10.0)
+
+    def predict(self, frame: int) -> FloatArray:
+        """Keypoints expected at `frame`, moving at the velocity of the last two sightings."""
+        if len(self.frames) < 2:
+            return np.asarray(self.keypoints[-1])
+        span = self.frames[-1] - self.frames[-2]
+        velocity = (self.keypoints[-1] - self.keypoints[-2]) / max(span, 1)
+        # only the body's overall motion is extrapolated: limbs swinging would overshoot
+        shift = velocity.mean(axis=0) * (frame - self.frames[-1])
+        return np.asarray(self.keypoints[-1] + shift)
+
+    def signature(self) -> FloatArray:
+        """Body proportions: median over sightings of each limb's 2D length / the sum of them all."""
+        points = np.stack(self.keypoints[-30:])
+        lengths = np.stack([np.linalg.norm(points[:, a] - points[:, b], axis=-1) for a, b in _LIMBS], axis=-1)
+        ratios = lengths / np.maximum(lengths.sum(axis=-1, keepdims=True), 1e-6)
+        return np.asarray(np.median(ratios, axis=0))
+
+
+@dataclass
+class TrackResult:
+    """One person over the frames where they were seen or bridged."""
+
+    id: int
+    frames: NDArray[np.int64]  # [F] sorted frame indices
+    keypoints2d: FloatArray  # [F, 17, 2] pixels
+    confidence2d: FloatArray  # [F, 17]
+    interpolated: NDArray[np.bool_]  # [F] True where the frame was filled across a gap
+
+
+def _cost(track: Track, frame: int, joints: FloatArray, confidence: FloatArray) -> float:
+    predicted = track.predict(frame)
+    weights = np.minimum(track.confidence[-1], confidence)
+    weights = np.where(np.isfinite(joints).all(axis=-1) & np.isfinite(predicted).all(axis=-1), weights, 0.0)
+    if weights.sum() < 1e-3:
+        return np.inf
+    distance = np.linalg.norm(np.nan_to_num(joints - predicted), axis=-1)
+    return float((distance * weights).sum() / weights.sum() / track.size())
+
+
+class Tracker:
+    def __init__(self, fps: float, config: TrackerConfig | None = None) -> None:
+        self.fps = fps
+        self.config = config or TrackerConfig()
+        self.live: list[Track] = []
+        self.lost: list[Track] = []
+        self.finished: list[Track] = []
+        self._next_id = 0
+        self._tentative_ids = -1  # negative until confirmed, so ids count confirmed people only
+
+    @property
+    def max_gap(self) -> int:
+        return max(1, round(self.config.max_gap_seconds * self.fps))
+
+    def update(self, frame: int, joints: FloatArray, confidence: FloatArray) -> list[int]:
+        """Detections of one frame [P, 17, 2], [P, 17] → the track id given to each (−1: tentative)."""
+        config = self.config
+        costs = np.full((len(self.live), len(joints)), np.inf)
+        for t, track in enumerate(self.live):
+            for d in range(len(joints)):
+                costs[t, d] = _cost(track, frame, joints[d], confidence[d])
+        matched_tracks: set[int] = set()
+        assigned: dict[int, Track] = {}  # detection → the track that took it
+        if costs.size:
+            rows, cols = linear_sum_assignment(np.where(np.isfinite(costs), costs, 1e6))
+            for t, d in zip(rows, cols, strict=True):
+                if costs[t, d] <= config.max_cost:
+                    matched_tracks.add(int(t))
+                    assigned[int(d)] = self.live[t]
+        for d, track in assigned.items():
+            track.frames.append(frame)
+            track.keypoints.append(np.asarray(joints[d], np.float64))
+            track.confidence.append(np.asarray(confidence[d], np.float64))
+            if not track.confirmed and len(track.frames) >= config.min_hits:
+                self._confirm(track)
+        survivors = []
+        for t, track in enumerate(self.live):
+            if t in matched_tracks:
+                survivors.append(track)
+            elif not track.confirmed:
+                continue  # a tentative track that misses a frame was noise
+            elif frame - track.last_frame > self.max_gap:
+                self.lost.append(track)
+            else:
+                survivors.append(track)
+        for d in range(len(joints)):
+            if d not in assigned and np.isfinite(joints[d]).all(axis=-1).sum() >= 6:
+                track = Track(
+                    self._tentative_ids,
+                    [frame],
+                    [np.asarray(joints[d], np.float64)],
+                    [np.asarray(confidence[d], np.float64)],
+                )
+                self._tentative_ids -= 1
+                if config.min_hits <= 1:
+                    self._confirm(track)
+                survivors.append(track)
+                assigned[d] = track
+        self.live = survivors
+        horizon = frame - round(config.reentry_seconds * self.fps)
+        self.finished += [track for track in self.lost if track.last_frame < horizon]
+        self.lost = [track for track in self.lost if track.last_frame >= horizon]
+        return [assigned[d].id if d in assigned and assigned[d].confirmed else -1 for d in range(len(joints))]
+
+    def _confirm(self, track: Track) -> None:
+        track.confirmed = True
+        signature = track.signature()
+        candidates = [
+            (float(np.abs(lost.signature() - signature).sum()), index)
+            for index, lost in enumerate(self.lost)
+            if lost.last_frame < track.frames[0]
+        ]
+        if candidates:
+            difference, index = min(candidates)
+            if difference <= self.config.reentry_max_difference:
+                previous = self.lost.pop(index)
+                track.id = previous.id
+                track.frames = previous.frames + track.frames
+                track.keypoints = previous.keypoints + track.keypoints
+                track.confidence = previous.confidence + track.confidence
+                return
+        track.id = self._next_id
+        self._next_id += 1
+
+    def results(self) -> list[TrackResult]:
+        """Every confirmed track long enough, gaps up to max_gap filled, sorted by id."""
+        tracks = [t for t in self.live + self.lost + self.finished if t.confirmed]
+        out = []
+        for track in sorted(tracks, key=lambda t: t.id):
+            if len(track.frames) < self.config.min_frames:
+                continue
+            out.append(self._filled(track))
+        return out
+
+    def _filled(self, track: Track) -> TrackResult:
+        frames = np.array(track.frames)
+        keypoints = np.stack(track.keypoints)
+        confidence = np.stack(track.confidence)
+        all_frames, all_points, all_conf, filled = [], [], [], []
+        for i, frame in enumerate(frames):
+            all_frames.append(frame)
+            all_points.append(keypoints[i])
+            all_conf.append(confidence[i])
+            filled.append(False)
+            if i + 1 < len(frames):
+                gap = frames[i + 1] - frame
+                if 1 < gap <= self.max_gap + 1:
+                    for step in range(1, gap):
+                        w = step / gap
+                        all_frames.append(frame + step)
+                        all_points.append((1 - w) * keypoints[i] + w * keypoints[i + 1])
+                        all_conf.append(
+                            self.config.gap_confidence * np.minimum(confidence[i], confidence[i + 1])
+                        )
+                        filled.append(True)
+        return TrackResult(
+            id=track.id,
+            frames=np.array(all_frames, dtype=np.int64),
+            keypoints2d=np.stack(all_points),
+            confidence2d=np.stack(all_conf),
+            interpolated=np.array(filled, dtype=bool),
+        )
+
+
+def track_people(
+    detections: list[tuple[FloatArray, FloatArray]], fps: float, config: TrackerConfig | None = None
+) -> list[TrackResult]:
+    """Track over a whole video: `detections[f]` = (joints [P, 17, 2], confidence [P, 17]) of frame f."""
+    tracker = Tracker(fps, config)
+    for frame, (joints, confidence) in enumerate(detections):
+        tracker.update(frame, joints, confidence)
+    return tracker.results()

@@ -1,0 +1,294 @@
+"""The main job: video → people in 3D. Decode, detect, track, convert, lift, place, result.
+
+    pipeline = Pipeline(PipelineConfig(device="auto"))      # loads the model once
+    result = pipeline.run("clip.mp4", JobOptions(prompts=Prompts(action="dancing")), progress=print)
+    result.write_json("result.json")
+
+The CLI (`python -m finepose_core.lift`), the server and the Blender batch script all run this. Progress is
+reported per stage through a callback; a cancel callback is polled between frames and stages.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from finepose_core.assets import AssetError, default_checkpoint_path
+from finepose_core.checkpoint import CheckpointError
+from finepose_core.detect.landmarker import LandmarkerConfig, PoseLandmarker
+from finepose_core.detect.tracking import TrackerConfig, TrackResult, track_people
+from finepose_core.detect.video import VideoError, VideoInfo, iter_frames, probe
+from finepose_core.geometry.camera import (
+    DEFAULT_HORIZONTAL_FOV_DEG,
+    intrinsics_from_focal,
+    intrinsics_from_fov,
+)
+from finepose_core.geometry.placement import PlacementConfig, fit_floor, root_translations, to_world
+from finepose_core.lifter import Lifter, LiftOptions, PersonInput
+from finepose_core.model.prompts import Prompts
+from finepose_core.model.text_encoders import TextEncoderError
+from finepose_core.result import CameraResult, ModelInfo, PersonResult, Result, VideoInfoResult
+from finepose_core.skeleton import mediapipe_to_h36m
+
+log = logging.getLogger(__name__)
+
+# Quality presets: hypotheses H, DDIM steps K, flip augmentation.
+QUALITY_PRESETS: Final[dict[str, tuple[int, int, bool]]] = {
+    "fast": (1, 1, False),
+    "balanced": (5, 5, True),
+    "best": (20, 10, True),
+}
+STAGES: Final = ("detect", "track", "lift", "place")
+MAX_FRAMES: Final = 100_000  # about an hour at 30 fps: longer jobs should be split
+
+
+class PipelineError(RuntimeError):
+    """The job cannot run; the message says why and what to do."""
+
+
+class CancelledError(RuntimeError):
+    """The job was cancelled by its caller."""
+
+
+ProgressCallback = Callable[[str, float], None]  # (stage, fraction of that stage done)
+CancelCallback = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """What stays fixed while a pipeline serves many jobs."""
+
+    checkpoint: str | None = None  # default: the project's checkpoint
+    device: str = "auto"
+    text_encoder: str | None = None
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """One job's settings (the CLI's flags, the server's request options)."""
+
+    prompts: Prompts = field(default_factory=Prompts)
+    preset: str = "balanced"
+    hypotheses: int | None = None  # overrides the preset
+    steps: int | None = None
+    focal_px: float | None = None
+    fov_deg: float | None = None
+    max_people: int = 4
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    start: int = 0
+    end: int | None = None
+    step: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.preset not in QUALITY_PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(QUALITY_PRESETS)}, got {self.preset!r}")
+        if self.focal_px is not None and self.fov_deg is not None:
+            raise ValueError("give a focal length or a field of view, not both")
+        if self.focal_px is not None and self.focal_px <= 0:
+            raise ValueError("focal length must be positive")
+        if self.fov_deg is not None and not 1 <= self.fov_deg <= 179:
+            raise ValueError("field of view must be within 1–179 degrees")
+        if not 1 <= self.max_people <= 16:
+            raise ValueError("max people must be within 1–16")
+        if self.start < 0 or self.step < 1 or (self.end is not None and self.end <= self.start):
+            raise ValueError(f"invalid frame range: start {self.start}, end {self.end}, step {self.step}")
+        for name in ("min_detection_confidence", "min_presence_confidence", "min_tracking_confidence"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1]")
+
+    def lift_options(self) -> LiftOptions:
+        hypotheses, steps, flip = QUALITY_PRESETS[self.preset]
+        return LiftOptions(
+            hypotheses=self.hypotheses or hypotheses, steps=self.steps or steps, flip=flip, seed=self.seed
+        )
+
+
+def intrinsics(info: VideoInfo, options: JobOptions) -> tuple[NDArray[np.float64], str]:
+    if options.focal_px is not None:
+        return intrinsics_from_focal(info.width, info.height, options.focal_px), "user"
+    if options.fov_deg is not None:
+        return intrinsics_from_fov(info.width, info.height, options.fov_deg), "user"
+    return intrinsics_from_fov(info.width, info.height, DEFAULT_HORIZONTAL_FOV_DEG), "estimated"
+
+
+class Pipeline:
+    def __init__(self, config: PipelineConfig | None = None) -> None:
+        self.config = config or PipelineConfig()
+        path = Path(self.config.checkpoint) if self.config.checkpoint else default_checkpoint_path()
+        try:
+            self.lifter = Lifter.from_checkpoint(path, self.config.device, self.config.text_encoder)
+        except (CheckpointError, TextEncoderError, RuntimeError) as error:
+            raise PipelineError(f"cannot load the model: {error}") from None
+        self.checkpoint_path = path
+
+    def run(
+        self,
+        video: str | Path,
+        options: JobOptions | None = None,
+        progress: ProgressCallback | None = None,
+        cancelled: CancelCallback | None = None,
+    ) -> Result:
+        options = options or JobOptions()
+        report = progress or (lambda stage, fraction: None)
+        is_cancelled = cancelled or (lambda: False)
+        timings: dict[str, float] = {}
+        warnings: list[str] = []
+        try:
+            info = probe(video)
+        except VideoError as error:
+            raise PipelineError(str(error)) from None
+        end = min(options.end or info.frame_count, info.frame_count)
+        if options.start >= end:
+            raise PipelineError(
+                f"{video}: start frame {options.start} is past the end ({info.frame_count} frames)"
+            )
+        wanted = len(range(options.start, end, options.step))
+        if wanted > MAX_FRAMES:
+            raise PipelineError(
+                f"{video}: {wanted} frames to process; split jobs longer than {MAX_FRAMES} frames"
+            )
+        fps = info.fps / options.step
+        K, k_source = intrinsics(info, options)
+
+        started = time.perf_counter()
+        detections, frame_indices = self._detect(info, options, end, wanted, report, is_cancelled)
+        timings["detect"] = time.perf_counter() - started
+        if not frame_indices:
+            raise PipelineError(f"{video}: no frame in the range {options.start}–{end} could be decoded")
+
+        started = time.perf_counter()
+        report("track", 0.0)
+        tracks = track_people(detections, fps, TrackerConfig())
+        report("track", 1.0)
+        timings["track"] = time.perf_counter() - started
+        seen = sum(1 for joints, _ in detections if len(joints))
+        if not tracks:
+            warnings.append(
+                "no person found"
+                if seen == 0
+                else f"people were detected in only {seen} frames; too few to track"
+            )
+        self._check(is_cancelled)
+
+        started = time.perf_counter()
+        report("lift", 0.0)
+        people = [PersonInput(t.keypoints2d, t.confidence2d, options.prompts) for t in tracks]
+        lifted = self.lifter.lift_people(people, K, (info.width, info.height), fps, options.lift_options())
+        report("lift", 1.0)
+        timings["lift"] = time.perf_counter() - started
+        self._check(is_cancelled)
+
+        started = time.perf_counter()
+        report("place", 0.0)
+        camera_joints = []
+        for track, lift in zip(tracks, lifted, strict=True):
+            root = root_translations(lift.joints3d, track.keypoints2d, K, track.confidence2d, fps)
+            camera_joints.append(lift.joints3d + root[:, None])
+        floor = fit_floor(camera_joints, fps, PlacementConfig())
+        if tracks and not floor.fitted:
+            warnings.append(
+                "the floor could not be fitted (no clear foot contacts): a level camera 1.5 m high is assumed"
+            )
+        world_from_camera = floor.world_from_camera()
+        results = [
+            self._person(track, lift.uncertainty, joints, world_from_camera, frame_indices, lift.texts)
+            for track, lift, joints in zip(tracks, lifted, camera_joints, strict=True)
+        ]
+        report("place", 1.0)
+        timings["place"] = time.perf_counter() - started
+
+        return Result(
+            video=VideoInfoResult(
+                str(video), info.width, info.height, info.fps, info.frame_count, options.start, options.step
+            ),
+            camera=CameraResult(K, k_source, world_from_camera, floor.fitted),
+            people=results,
+            model=ModelInfo(
+                checkpoint=self.lifter.name or self.checkpoint_path.name,
+                sha256=self.lifter.sha256,
+                text_encoder=self.lifter.cache.encoder_id,
+                hypotheses=options.lift_options().hypotheses,
+                steps=options.lift_options().steps,
+            ),
+            prompts=_prompts_summary(options.prompts),
+            timings=timings,
+            warnings=warnings,
+        )
+
+    def _detect(
+        self,
+        info: VideoInfo,
+        options: JobOptions,
+        end: int,
+        wanted: int,
+        report: ProgressCallback,
+        is_cancelled: CancelCallback,
+    ) -> tuple[list[tuple[NDArray[np.float64], NDArray[np.float64]]], list[int]]:
+        detections = []
+        frame_indices: list[int] = []
+        config = LandmarkerConfig(
+            max_people=options.max_people,
+            min_detection_confidence=options.min_detection_confidence,
+            min_presence_confidence=options.min_presence_confidence,
+            min_tracking_confidence=options.min_tracking_confidence,
+        )
+        try:
+            detector = PoseLandmarker(config)
+        except AssetError as error:
+            raise PipelineError(str(error)) from None
+        with detector:
+            for count, (index, frame) in enumerate(iter_frames(info.path, options.start, end, options.step)):
+                found = detector.detect(frame, timestamp_ms=round(1000 * index / info.fps))
+                joints, confidence = mediapipe_to_h36m(found.pixels, found.visibility)
+                detections.append((joints.astype(np.float64), confidence.astype(np.float64)))
+                frame_indices.append(index)
+                if count % 10 == 0:
+                    report("detect", min(1.0, (count + 1) / wanted))
+                    self._check(is_cancelled)
+        report("detect", 1.0)
+        return detections, frame_indices
+
+    @staticmethod
+    def _check(is_cancelled: CancelCallback) -> None:
+        if is_cancelled():
+            raise CancelledError("the job was cancelled")
+
+    @staticmethod
+    def _person(
+        track: TrackResult,
+        uncertainty: NDArray[np.float64],
+        joints_camera: NDArray[np.float64],
+        world_from_camera: NDArray[np.float64],
+        frame_indices: list[int],
+        texts: dict[str, str],
+    ) -> PersonResult:
+        return PersonResult(
+            id=track.id,
+            frames=[frame_indices[f] for f in track.frames],
+            joints3d_camera=joints_camera,
+            joints3d_world=to_world(joints_camera, world_from_camera),
+            uncertainty=uncertainty,
+            keypoints2d=track.keypoints2d,
+            confidence2d=track.confidence2d,
+            prompts=texts,
+        )
+
+
+def _prompts_summary(prompts: Prompts) -> dict[str, Any]:
+    return {
+        "action": prompts.action,
+        "speed": prompts.speed,
+        "parts": {
+            name: {"description": p.description, "strength": p.strength} for name, p in prompts.parts.items()
+        },
+    }

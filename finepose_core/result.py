@@ -1,0 +1,170 @@
+"""The `finepose.result/1` document (DESIGN.md): what the pipeline produces and every client reads.
+
+JSON with the video, the camera (K, its source, world-from-camera), the skeleton, and per person the frame
+indices where they are present with camera-space and world-space joints, per-joint uncertainty, the 2D
+keypoints and their confidence; plus the prompts, the model, timings and warnings. The same arrays can be
+written to `.npz`. Readers reject an unknown major version with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from finepose_core.skeleton import H36M_JOINTS, H36M_NAME, H36M_PARENTS
+
+SCHEMA: Final = "finepose.result/1"
+MAJOR: Final = 1
+
+
+class ResultError(ValueError):
+    """A result document cannot be read; the message says why."""
+
+
+@dataclass
+class PersonResult:
+    id: int
+    frames: list[int]
+    joints3d_camera: NDArray[np.float64]  # [F, 17, 3]
+    joints3d_world: NDArray[np.float64]  # [F, 17, 3]
+    uncertainty: NDArray[np.float64]  # [F, 17]
+    keypoints2d: NDArray[np.float64]  # [F, 17, 2]
+    confidence2d: NDArray[np.float64]  # [F, 17]
+    prompts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class VideoInfoResult:
+    path: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    first_frame: int = 0
+    frame_step: int = 1
+
+
+@dataclass
+class CameraResult:
+    K: NDArray[np.float64]
+    source: str  # "user" | "estimated"
+    world_from_camera: NDArray[np.float64]  # 4 × 4
+    floor_fitted: bool = False
+
+
+@dataclass
+class ModelInfo:
+    checkpoint: str
+    sha256: str
+    text_encoder: str
+    hypotheses: int
+    steps: int
+
+
+@dataclass
+class Result:
+    video: VideoInfoResult
+    camera: CameraResult
+    people: list[PersonResult]
+    model: ModelInfo
+    prompts: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        def array(values: NDArray[Any], digits: int = 5) -> Any:
+            return _nested(np.round(np.asarray(values, dtype=np.float64), digits))
+
+        return {
+            "schema": SCHEMA,
+            "video": asdict(self.video),
+            "camera": {
+                "K": array(self.camera.K, 4),
+                "source": self.camera.source,
+                "world_from_camera": array(self.camera.world_from_camera, 6),
+                "floor_fitted": self.camera.floor_fitted,
+            },
+            "skeleton": {"name": H36M_NAME, "joints": list(H36M_JOINTS), "parents": list(H36M_PARENTS)},
+            "people": [
+                {
+                    "id": person.id,
+                    "frames": [int(f) for f in person.frames],
+                    "joints3d_camera": array(person.joints3d_camera),
+                    "joints3d_world": array(person.joints3d_world),
+                    "uncertainty": array(person.uncertainty, 4),
+                    "keypoints2d": array(person.keypoints2d, 2),
+                    "confidence2d": array(person.confidence2d, 3),
+                    "prompts": person.prompts,
+                }
+                for person in self.people
+            ],
+            "prompts": self.prompts,
+            "model": asdict(self.model),
+            "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
+            "warnings": list(self.warnings),
+        }
+
+    def write_json(self, path: Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(self.to_dict(), allow_nan=False))
+        partial.replace(path)
+
+    def write_npz(self, path: Path) -> None:
+        arrays: dict[str, Any] = {
+            "schema": np.str_(SCHEMA),
+            "K": self.camera.K,
+            "world_from_camera": self.camera.world_from_camera,
+        }
+        for person in self.people:
+            prefix = f"person{person.id}_"
+            arrays[prefix + "frames"] = np.asarray(person.frames, np.int64)
+            arrays[prefix + "joints3d_camera"] = person.joints3d_camera.astype(np.float32)
+            arrays[prefix + "joints3d_world"] = person.joints3d_world.astype(np.float32)
+            arrays[prefix + "uncertainty"] = person.uncertainty.astype(np.float32)
+            arrays[prefix + "keypoints2d"] = person.keypoints2d.astype(np.float32)
+            arrays[prefix + "confidence2d"] = person.confidence2d.astype(np.float32)
+        np.savez_compressed(path, **arrays)
+
+
+def _nested(values: NDArray[Any]) -> Any:
+    """Nested lists with NaN as null (JSON has no NaN)."""
+    as_list = values.tolist()
+
+    def clean(item: Any) -> Any:
+        if isinstance(item, list):
+            return [clean(x) for x in item]
+        return None if isinstance(item, float) and not math.isfinite(item) else item
+
+    return clean(as_list)
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """Load and check a result document; the arrays stay nested lists."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise ResultError(f"{path}: not a readable result JSON ({error})") from None
+    check_schema(document, str(path))
+    return dict(document)
+
+
+def check_schema(document: Any, where: str = "result") -> None:
+    if not isinstance(document, dict) or "schema" not in document:
+        raise ResultError(f"{where}: not a FinePOSE result (no 'schema')")
+    name, _, version = str(document["schema"]).partition("/")
+    major = version.split(".")[0]
+    if name != "finepose.result" or not major.isdigit():
+        raise ResultError(f"{where}: schema {document['schema']!r} is not finepose.result")
+    if int(major) != MAJOR:
+        raise ResultError(
+            f"{where}: result version {document['schema']} is not supported by this reader "
+            f"(it reads {SCHEMA}); update the add-on or the server so that both speak the same version"
+        )
