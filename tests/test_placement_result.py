@@ -1,0 +1,155 @@
+"""Placement on a synthetic camera (the known translation and floor come back) and the result document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from finepose_core.data.cameras import look_rotation
+from finepose_core.geometry.camera import intrinsics_from_fov, project
+from finepose_core.geometry.placement import ANKLE_HEIGHT_M, fit_floor, root_translations, to_world
+from finepose_core.result import (
+    CameraResult,
+    ModelInfo,
+    PersonResult,
+    Result,
+    ResultError,
+    VideoInfoResult,
+    check_schema,
+    read_result,
+)
+
+FPS = 30.0
+
+
+def _walker(frames: int, start: tuple[float, float], velocity: tuple[float, float]) -> np.ndarray:
+    """World joints [F, 17, 3] (z up, floor z = 0): a rigid upright body walking, feet alternating."""
+    body = np.zeros((17, 3))
+    body[:, 2] = [
+        0.95,
+        0.95,
+        0.5,
+        ANKLE_HEIGHT_M,
+        0.95,
+        0.5,
+        ANKLE_HEIGHT_M,
+        1.2,
+        1.45,
+        1.55,
+        1.7,
+        1.42,
+        1.15,
+        0.9,
+        1.42,
+        1.15,
+        0.9,
+    ]
+    body[[1, 2, 3], 0] = -0.1
+    body[[4, 5, 6], 0] = 0.1
+    body[[11, 12, 13], 0] = 0.2
+    body[[14, 15, 16], 0] = -0.2
+    t = np.arange(frames) / FPS
+    path = np.stack([start[0] + velocity[0] * t, start[1] + velocity[1] * t, np.zeros(frames)], axis=-1)
+    joints = body[None] + path[:, None]
+    # feet take turns: one planted (held where it landed), the other swinging forward, lifted
+    right_swings = np.sin(2 * np.pi * t) > 0
+    for ankle, swinging in ((3, right_swings), (6, ~right_swings)):
+        for f in range(1, frames):
+            if swinging[f]:
+                joints[f, ankle, 2] = ANKLE_HEIGHT_M + 0.1
+            elif not swinging[f - 1]:
+                joints[f, ankle, :2] = joints[f - 1, ankle, :2]
+    return joints
+
+
+def _camera(height: float, pitch_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    R = look_rotation(np.pi / 2, np.radians(pitch_deg), 0.0)  # looking along world +y
+    centre = np.array([0.0, 0.0, height])
+    return R, -R @ centre
+
+
+def test_known_root_translation_is_recovered() -> None:
+    R, t = _camera(1.6, 8.0)
+    K = intrinsics_from_fov(1280, 720, 60)
+    world = _walker(60, (-1.0, 5.0), (0.8, 0.5))
+    camera = world @ R.T + t
+    root = camera[:, :1]
+    pixels = project(camera, K)
+    estimated = root_translations(camera - root, pixels, K, None, FPS)
+    np.testing.assert_allclose(estimated, root[:, 0], atol=1e-3)
+    # people keep their relative depths: the walker moves away by 0.5 m/s × 2 s ≈ 1 m of depth
+    assert estimated[-1, 2] - estimated[0, 2] == pytest.approx(root[-1, 0, 2] - root[0, 0, 2], abs=0.01)
+
+
+def test_floor_and_world_frame_are_recovered() -> None:
+    R, t = _camera(1.6, 12.0)
+    world = [_walker(90, (-1.0, 5.0), (0.8, 0.3)), _walker(90, (1.5, 7.0), (-0.5, 0.0))]
+    cameras = [w @ R.T + t for w in world]
+    floor = fit_floor(cameras, FPS)
+    assert floor.fitted and floor.contacts > 50
+    # the camera stands 1.6 m above the floor, pitched 12° down
+    assert -floor.offset == pytest.approx(1.6, abs=0.01)
+    true_up = R @ np.array([0.0, 0.0, 1.0])
+    assert np.degrees(np.arccos(np.clip(floor.normal @ true_up, -1, 1))) < 0.5
+    transform = floor.world_from_camera()
+    back = to_world(cameras[0], transform)
+    # feet on z = 0 (ankle centres 8 cm up) and the body upright, 1.7 m tall
+    assert back[:, 6, 2].min() == pytest.approx(ANKLE_HEIGHT_M, abs=0.01)
+    assert back[:, 10, 2].max() == pytest.approx(1.7, abs=0.01)
+
+
+def test_no_contacts_fall_back_to_a_level_camera() -> None:
+    floating = np.random.default_rng(0).normal(size=(5, 17, 3)) + np.array([0, 0, 4.0])
+    floor = fit_floor([floating], FPS)
+    assert not floor.fitted and -floor.offset == pytest.approx(1.5)
+
+
+def _result() -> Result:
+    frames = 3
+    joints = np.random.default_rng(1).normal(size=(frames, 17, 3))
+    joints[1, 4] = np.nan
+    person = PersonResult(
+        id=0,
+        frames=[10, 11, 12],
+        joints3d_camera=joints,
+        joints3d_world=joints + 1,
+        uncertainty=np.full((frames, 17), 0.02),
+        keypoints2d=np.zeros((frames, 17, 2)),
+        confidence2d=np.ones((frames, 17)),
+        prompts={"action": "walk"},
+    )
+    return Result(
+        video=VideoInfoResult("clip.mp4", 640, 480, 30.0, 100, 10, 1),
+        camera=CameraResult(np.eye(3), "estimated", np.eye(4), False),
+        people=[person],
+        model=ModelInfo("finepose_small_cmu", "ab" * 32, "minilm", 5, 5),
+        timings={"detect": 1.23456},
+        warnings=["the floor could not be fitted"],
+    )
+
+
+def test_result_json_round_trip(tmp_path: Path) -> None:
+    result = _result()
+    result.write_json(tmp_path / "r.json")
+    document = read_result(tmp_path / "r.json")
+    assert document["schema"] == "finepose.result/1"
+    assert document["skeleton"]["joints"][10] == "Head" and document["skeleton"]["parents"][16] == 15
+    person = document["people"][0]
+    assert person["frames"] == [10, 11, 12] and person["joints3d_camera"][1][4] == [None, None, None]
+    assert np.allclose(np.array(person["joints3d_world"][0]), np.round(result.people[0].joints3d_world[0], 5))
+    assert document["timings"]["detect"] == 1.235 and document["warnings"]
+    result.write_npz(tmp_path / "r.npz")
+    arrays = np.load(tmp_path / "r.npz")
+    assert arrays["person0_joints3d_camera"].shape == (3, 17, 3)
+
+
+def test_unknown_major_versions_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ResultError, match="not supported"):
+        check_schema({"schema": "finepose.result/2"})
+    check_schema({"schema": "finepose.result/1.3"})  # a minor version reads fine
+    (tmp_path / "bad.json").write_text(json.dumps({"people": []}))
+    with pytest.raises(ResultError, match="no 'schema'"):
+        read_result(tmp_path / "bad.json")
