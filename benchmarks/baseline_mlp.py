@@ -71,7 +71,7 @@ def predict_sequence(model: TemporalMLP, window: Window) -> np.ndarray[Any, Any]
     chunks = np.stack([padded[f : f + WINDOW] for f in range(frames)])
     inputs = torch.from_numpy(normalize_window(chunks, "person", width, height)).float()
     with torch.inference_mode():
-        return model(inputs).numpy().astype(np.float64)
+        return np.asarray(model(inputs).numpy(), dtype=np.float64)
 
 
 def score(model: TemporalMLP, windows: list[Window]) -> dict[str, float]:
