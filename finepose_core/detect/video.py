@@ -41,15 +41,22 @@ def probe(path: str | Path) -> VideoInfo:
         fps = float(capture.get(cv2.CAP_PROP_FPS))
         frame_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         ok, _ = capture.read()
+        second, _ = capture.read()
     finally:
         capture.release()
+    if ok and not second:
+        raise VideoError(
+            f"{video}: a single frame (a still image?), not a video; give a video file (mp4, mov, avi, …)"
+        )
     if not ok:
         raise VideoError(f"{video}: no frame could be decoded (empty or corrupt video)")
     if not (0 < width <= MAX_SIDE_PX and 0 < height <= MAX_SIDE_PX):
         raise VideoError(f"{video}: frame size {width}x{height} is outside 1..{MAX_SIDE_PX} pixels")
     if not np.isfinite(fps) or fps <= 0 or fps > 1000:
         raise VideoError(f"{video}: the file reports {fps} frames per second; is it a still image?")
-    return VideoInfo(path=video, width=width, height=height, fps=fps, frame_count=max(frame_count, 1))
+    if frame_count < 2:
+        raise VideoError(f"{video}: the container reports no frame count; re-encode it (for example to mp4)")
+    return VideoInfo(path=video, width=width, height=height, fps=fps, frame_count=frame_count)
 
 
 def iter_frames(

@@ -1,0 +1,164 @@
+"""The main job end to end on real frames (real MediaPipe, a tiny real checkpoint), and its bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from finepose_core.checkpoint import Checkpoint
+from finepose_core.model.denoiser import DenoiserConfig, FinePoseDenoiser
+from finepose_core.model.prompts import PART_KEYS, SPEEDS
+from finepose_core.model.text_encoders import MiniLMTextEncoder, TextFeatureCache
+from finepose_core.pipeline import JobOptions, Pipeline, PipelineConfig, PipelineError
+from tests.conftest import REPO_ROOT
+
+SAMPLE = REPO_ROOT / "samples/office_walk.mp4"
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained tiny model with the real offline text encoder's features (accuracy is not tested here)."""
+    cache = TextFeatureCache.for_encoder(MiniLMTextEncoder())
+    cache.features(["person", "walking", *SPEEDS, *PART_KEYS])
+    model = FinePoseDenoiser(
+        DenoiserConfig(frames=9, width=32, depth=1, heads=2, prompt_layers=1, text_width=cache.width)
+    )
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    Checkpoint.from_model(model, cache, "tiny", input_normalization="person").save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pipeline(tiny_checkpoint: Path) -> Pipeline:
+    return Pipeline(PipelineConfig(checkpoint=str(tiny_checkpoint), device="cpu"))
+
+
+def test_sample_clip_end_to_end(pipeline: Pipeline, tmp_path: Path) -> None:
+    stages: list[str] = []
+    result = pipeline.run(
+        SAMPLE, JobOptions(preset="fast", start=10, end=50), progress=lambda s, f: stages.append(s)
+    )
+    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == [
+        "detect",
+        "track",
+        "lift",
+        "place",
+    ]
+    assert len(result.people) == 1
+    person = result.people[0]
+    assert person.frames[0] >= 10 and person.frames[-1] <= 49 and len(person.frames) >= 35
+    assert person.joints3d_camera.shape == (len(person.frames), 17, 3)
+    assert (person.joints3d_camera[:, 0, 2] > 0.1).all()  # the pelvis in front of the camera
+    assert result.camera.source == "estimated" and result.camera.K[0, 0] == pytest.approx(
+        384 / np.tan(np.radians(30))
+    )
+    result.write_json(tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["people"][0]["id"] == 0
+
+
+def test_cancel_stops_the_job(pipeline: Pipeline) -> None:
+    from finepose_core.pipeline import CancelledError
+
+    with pytest.raises(CancelledError):
+        pipeline.run(SAMPLE, JobOptions(preset="fast"), cancelled=lambda: True)
+
+
+def _write_video(path: Path, frames: int, size: tuple[int, int] = (160, 120)) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, size)
+    for i in range(frames):
+        writer.write(np.full((size[1], size[0], 3), 40 + i, np.uint8))
+    writer.release()
+    return path
+
+
+def test_no_person_gives_an_empty_result_with_a_warning(pipeline: Pipeline, tmp_path: Path) -> None:
+    result = pipeline.run(_write_video(tmp_path / "empty.mp4", 12), JobOptions(preset="fast"))
+    assert result.people == [] and result.warnings == ["no person found"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("garbage.mp4", b"\x00\x01not a video" * 50, "cannot open|no frame"),
+        ("missing.mp4", None, "no such file"),
+    ],
+)
+def test_bad_videos_are_refused_clearly(
+    pipeline: Pipeline, tmp_path: Path, name: str, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(PipelineError, match=message):
+        pipeline.run(path, JobOptions(preset="fast"))
+
+
+def test_a_still_image_is_not_a_video(pipeline: Pipeline, tmp_path: Path) -> None:
+    image = tmp_path / "photo.png"
+    cv2.imwrite(str(image), np.zeros((64, 64, 3), np.uint8))
+    with pytest.raises(PipelineError, match="still image"):
+        pipeline.run(image, JobOptions(preset="fast"))
+
+
+def test_bad_options_are_refused() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        JobOptions(focal_px=500, fov_deg=60)
+    with pytest.raises(ValueError, match="frame range"):
+        JobOptions(start=10, end=5)
+    with pytest.raises(ValueError, match="preset"):
+        JobOptions(preset="ultra")
+
+
+def test_cli_summary_and_errors(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "finepose_core.lift",
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--quiet",
+        "--device",
+        "cpu",
+    ]
+    ok = subprocess.run(
+        [
+            *command,
+            str(SAMPLE),
+            "-o",
+            str(tmp_path / "r.json"),
+            "--preset",
+            "fast",
+            "--end",
+            "30",
+            "--part",
+            'arms="swinging"@1.5',
+            "--action",
+            "walking",
+            "--npz",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=600,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "1 people" in ok.stdout and "detect" in ok.stdout and (tmp_path / "r.npz").is_file()
+    document = json.loads((tmp_path / "r.json").read_text())
+    assert document["prompts"]["parts"]["arms"] == {"description": "swinging", "strength": 1.5}
+    assert document["people"][0]["prompts"]["arms"] == "arms swinging"
+    for args, message in [
+        ([str(tmp_path / "none.mp4"), "-o", str(tmp_path / "x.json")], "no such file"),
+        ([str(SAMPLE), "-o", str(tmp_path / "x.json"), "--part", "tail=long"], "PART=DESCRIPTION"),
+        ([str(SAMPLE), "-o", str(tmp_path / "x.json"), "--start", "500"], "past the end"),
+    ]:
+        bad = subprocess.run(
+            [*command, *args], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300, check=False
+        )
+        assert bad.returncode != 0 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
