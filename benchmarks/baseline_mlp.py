@@ -25,7 +25,7 @@ from tqdm import tqdm
 from finepose_core import metrics
 from finepose_core.data.joint_maps import joint_map
 from finepose_core.data.mocap import Window, WindowSampler, load_descriptions, load_library
-from finepose_core.geometry.camera import normalize_window
+from finepose_core.geometry.camera import from_virtual, normalize_window, person_rotations, to_virtual
 from finepose_core.train import TrainConfig, validation_windows
 
 WINDOW = 27
@@ -57,9 +57,10 @@ def training_pairs(windows: list[Window]) -> tuple[torch.Tensor, torch.Tensor]:
     inputs, targets = [], []
     for window in windows:
         width, height = window.image_size
-        inputs.append(normalize_window(window.keypoints2d, "person", width, height))
-        middle = window.joints3d[WINDOW // 2]
-        targets.append(middle - middle[:1])
+        inputs.append(normalize_window(window.keypoints2d, "person", width, height, window.K))
+        middle = window.joints3d[WINDOW // 2 : WINDOW // 2 + 1]
+        rotation = person_rotations(window.keypoints2d[WINDOW // 2 : WINDOW // 2 + 1], window.K)
+        targets.append(to_virtual(middle - middle[:, :1], rotation)[0])
     return torch.from_numpy(np.stack(inputs)).float(), torch.from_numpy(np.stack(targets)).float()
 
 
@@ -69,9 +70,10 @@ def predict_sequence(model: TemporalMLP, window: Window) -> np.ndarray[Any, Any]
     padded = np.pad(window.keypoints2d, [(WINDOW // 2, WINDOW // 2), (0, 0), (0, 0)], mode="edge")
     width, height = window.image_size
     chunks = np.stack([padded[f : f + WINDOW] for f in range(frames)])
-    inputs = torch.from_numpy(normalize_window(chunks, "person", width, height)).float()
+    inputs = torch.from_numpy(normalize_window(chunks, "person", width, height, window.K)).float()
     with torch.inference_mode():
-        return np.asarray(model(inputs).numpy(), dtype=np.float64)
+        virtual = np.asarray(model(inputs).numpy(), dtype=np.float64)
+    return from_virtual(virtual[:, None], person_rotations(window.keypoints2d[:, None], window.K))[:, 0]
 
 
 def score(model: TemporalMLP, windows: list[Window]) -> dict[str, float]:

@@ -28,7 +28,12 @@ from finepose_core.diffusion import aggregation
 from finepose_core.diffusion.ddim import DDIMScheduler
 from finepose_core.diffusion.sampler import HypothesisSampler, SamplingOptions
 from finepose_core.diffusion.schedule import NoiseSchedule
-from finepose_core.geometry.camera import estimate_root_translation, normalize_window
+from finepose_core.geometry.camera import (
+    estimate_root_translation,
+    from_virtual,
+    normalize_window,
+    person_rotations,
+)
 from finepose_core.model.denoiser import FinePoseDenoiser
 from finepose_core.model.prompts import (
     PROMPT_KEYS,
@@ -212,13 +217,16 @@ class Lifter:
             return []
         width, height = image_size
         overlap = self.window // 4 if options.overlap is None else options.overlap
-        pixels, plans, windows, owners = [], [], [], []
+        pixels, plans, windows, rotations, owners = [], [], [], [], []
         for index, person in enumerate(people):
             filled = self._checked_keypoints(person.keypoints2d, index)
             pixels.append(filled)
             plan = WindowPlan.create(len(filled), self.window, min(overlap, self.window - 1))
             plans.append(plan)
-            windows.append(normalize_window(plan.cut(filled), self.input_normalization, width, height))
+            cut = plan.cut(filled)
+            windows.append(normalize_window(cut, self.input_normalization, width, height, K))
+            if self.input_normalization == "person":
+                rotations.append(person_rotations(cut, K))
             owners.extend([index] * plan.count)
         speeds = [
             p.prompts.speed if p.prompts.speed != "auto" else speed_from_keypoints(px, fps)
@@ -237,6 +245,8 @@ class Lifter:
         with self._autocast(options.precision):
             samples = sampler.sample(keypoints, embedding[rows], weights[owner], sampling, generator)
         samples_np = samples.float().cpu().numpy()  # [H, W_all, N, J, 3]
+        if rotations:  # from each frame's virtual camera back to the real one
+            samples_np = from_virtual(samples_np, np.concatenate(rotations)[None])
 
         results, first = [], 0
         for person, plan, filled, speed in zip(people, plans, pixels, speeds, strict=True):

@@ -50,7 +50,7 @@ from finepose_core.diffusion.ddim import DDIMScheduler
 from finepose_core.diffusion.loss import denoising_loss
 from finepose_core.diffusion.sampler import HypothesisSampler, SamplingOptions, mirror
 from finepose_core.diffusion.schedule import NoiseSchedule
-from finepose_core.geometry.camera import normalize_window
+from finepose_core.geometry.camera import normalize_window, person_rotations, to_virtual
 from finepose_core.model.denoiser import FinePoseDenoiser, parameter_count, preset
 from finepose_core.model.prompts import (
     PART_KEYS,
@@ -131,8 +131,10 @@ def make_batch(
     clean, keypoints, texts, nulled = [], [], [], []
     for window in windows:
         width, height = window.image_size
-        x = normalize_window(window.keypoints2d, config.input_normalization, width, height)
+        x = normalize_window(window.keypoints2d, config.input_normalization, width, height, window.K)
         y = window.joints3d - window.joints3d[:, :1]
+        if config.input_normalization == "person":  # the target as the virtual camera sees it
+            y = to_virtual(y, person_rotations(window.keypoints2d, window.K))
         sample_texts, sample_null = window_texts(window, config.fps)
         if not config.use_prompts:
             sample_null = [True] * len(PROMPT_KEYS)

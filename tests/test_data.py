@@ -15,7 +15,15 @@ from finepose_core.data.cameras import sample_camera
 from finepose_core.data.clip import Clip, ClipError, load_clips, load_dataset
 from finepose_core.data.joint_maps import CMU_MB
 from finepose_core.data.mocap import WindowSampler, load_descriptions, load_library
-from finepose_core.geometry.camera import normalize_window, project
+from finepose_core.geometry.camera import (
+    from_virtual,
+    intrinsics_from_fov,
+    look_at_rotations,
+    normalize_window,
+    person_rotations,
+    project,
+    to_virtual,
+)
 from tests.bvh_factory import write_library
 
 
@@ -202,14 +210,35 @@ def test_virtual_cameras_frame_the_person_anywhere_at_any_size() -> None:
 
 
 def test_person_normalisation_ignores_where_and_how_big() -> None:
-    pose = np.random.default_rng(2).normal(size=(9, 17, 2)) * 50 + 300
-    moved = pose * 2.5 + np.array([400.0, -120.0])
-    np.testing.assert_allclose(
-        normalize_window(moved, "person", 1920, 1080), normalize_window(pose, "person", 640, 480), atol=1e-5
+    """The same 3D pose filmed at the centre and at the edge of a wide lens, near and far, in frames of
+    different shapes: the virtual camera makes the inputs equal, and the target turns back exactly."""
+    rng = np.random.default_rng(2)
+    pose = rng.normal(scale=0.25, size=(9, 17, 3))
+    pose -= pose[:, :1]
+    setups = (
+        (640, 480, 50, (0, 0, 4.0)),
+        (1920, 1080, 90, (3.0, -0.8, 3.5)),
+        (1080, 1920, 70, (-1.0, 1.5, 8.0)),
     )
-    assert not np.allclose(
-        normalize_window(moved, "image", 640, 480), normalize_window(pose, "image", 640, 480)
-    )
+    views = []
+    for width, height, fov, root in setups:
+        K = intrinsics_from_fov(width, height, fov)
+        root_at = 4.5 * np.array(root) / np.linalg.norm(root)  # the same distance: the same perspective
+        rotation = look_at_rotations(root_at)  # a camera turned towards the person sees `pose`
+        camera_pose = pose @ rotation + root_at  # the same pose as the real camera sees it
+        pixels = project(camera_pose, K)
+        views.append((normalize_window(pixels, "person", width, height, K), pixels, K, camera_pose))
+    for normalised, _, _, _ in views[1:]:
+        np.testing.assert_allclose(normalised, views[0][0], atol=1e-5)
+    for _, pixels, K, camera_pose in views:
+        rotations = person_rotations(pixels, K)
+        relative = camera_pose - camera_pose[:, :1]
+        np.testing.assert_allclose(to_virtual(relative, rotations), pose, atol=1e-9)
+        np.testing.assert_allclose(
+            from_virtual(to_virtual(relative, rotations), rotations), relative, atol=1e-12
+        )
+    image_a = normalize_window(views[1][1], "image", 1920, 1080)
+    assert not np.allclose(image_a, normalize_window(views[0][1], "image", 640, 480))
 
 
 def test_detector_like_noise_moves_joints_as_measured() -> None:

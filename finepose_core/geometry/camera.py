@@ -59,24 +59,71 @@ def unnormalize_screen(normalized: NDArray[np.floating[Any]], width: int, height
 INPUT_NORMALIZATIONS = ("image", "person")
 
 
+def rays(pixels: NDArray[np.floating[Any]], K: NDArray[np.floating[Any]]) -> FloatArray:
+    """Pixels [..., 2] → viewing rays [..., 3] (z = 1) of the camera with intrinsics K."""
+    p = np.asarray(pixels, dtype=np.float64)
+    k = np.asarray(K, dtype=np.float64)
+    x = (p[..., 0] - k[0, 2]) / k[0, 0]
+    y = (p[..., 1] - k[1, 2]) / k[1, 1]
+    return np.stack([x, y, np.ones_like(x)], axis=-1)
+
+
+def look_at_rotations(directions: NDArray[np.floating[Any]]) -> FloatArray:
+    """Rotations [..., 3, 3] that turn each direction [..., 3] onto the optical axis (0, 0, 1), by the
+    smallest angle (Rodrigues): the orientation of a virtual camera looking straight at that point."""
+    d = np.asarray(directions, dtype=np.float64)
+    d = d / np.linalg.norm(d, axis=-1, keepdims=True)
+    v = np.stack([d[..., 1], -d[..., 0], np.zeros_like(d[..., 0])], axis=-1)  # d × z
+    c = d[..., 2]
+    skew = np.zeros((*d.shape[:-1], 3, 3))
+    skew[..., 0, 2], skew[..., 1, 2] = v[..., 1], -v[..., 0]
+    skew[..., 2, 0], skew[..., 2, 1] = -v[..., 1], v[..., 0]
+    skew[..., 0, 1], skew[..., 1, 0] = -v[..., 2], v[..., 2]
+    return np.asarray(np.eye(3) + skew + skew @ skew / (1 + c)[..., None, None])
+
+
+def person_rotations(pixels: NDArray[np.floating[Any]], K: NDArray[np.floating[Any]]) -> FloatArray:
+    """Per frame, camera → virtual-camera rotation [..., N, 3, 3] for 2D poses [..., N, J, 2] (root = joint 0)."""
+    return look_at_rotations(rays(np.asarray(pixels)[..., 0, :], K))
+
+
 def normalize_window(
-    pixels: NDArray[np.floating[Any]], mode: str, width: int, height: int
+    pixels: NDArray[np.floating[Any]],
+    mode: str,
+    width: int,
+    height: int,
+    K: NDArray[np.floating[Any]] | None = None,
 ) -> NDArray[np.float32]:
     """Pixels of one window or a batch of windows [..., N, J, 2] → the model's 2D input.
 
-    "image": the Human3.6M protocol (normalize_screen), where the model sees where in the frame the
-    person is. "person": root-relative in every frame and divided by the window's RMS joint distance from
-    the root, so the input, and so the prediction, does not depend on where the person stands in the
-    frame, how large they appear, or the image's shape.
+    "image": the Human3.6M protocol (normalize_screen): the model sees where in the frame the person is.
+    "person": every frame as seen by a virtual camera that looks straight at the person's pelvis (the
+    rays rotated by `person_rotations`, so the pelvis lands on the optical axis), then divided by the
+    window's RMS joint distance from the pelvis. The input, and so the prediction, does not depend on
+    where the person stands in the frame, how large they appear, the image's shape or the lens; the 3D
+    is predicted in that virtual camera (`to_virtual`) and turned back with the same rotations.
     """
     p = np.asarray(pixels, dtype=np.float64)
     if mode == "image":
         return normalize_screen(p, width, height).astype(np.float32)
     if mode == "person":
-        centred = p - p[..., :1, :]
+        if K is None:
+            raise ValueError("person normalisation needs the intrinsics K")
+        rotated = rays(p, K) @ np.swapaxes(person_rotations(p, K), -1, -2)  # R · ray for every joint
+        plane = rotated[..., :2] / rotated[..., 2:3]
+        centred = plane - plane[..., :1, :]
         scale = np.sqrt(np.mean(np.sum(centred**2, axis=-1), axis=(-2, -1), keepdims=True))[..., None]
-        return np.asarray(centred / np.maximum(scale, 1e-6), dtype=np.float32)
+        return np.asarray(centred / np.maximum(scale, 1e-9), dtype=np.float32)
     raise ValueError(f"unknown input normalisation {mode!r}; use one of {', '.join(INPUT_NORMALIZATIONS)}")
+
+
+def to_virtual(points: NDArray[np.floating[Any]], rotations: NDArray[np.floating[Any]]) -> FloatArray:
+    """Root-relative camera-space joints [..., N, J, 3] → the per-frame virtual cameras' coordinates."""
+    return np.asarray(np.asarray(points, dtype=np.float64) @ np.swapaxes(rotations, -1, -2))
+
+
+def from_virtual(points: NDArray[np.floating[Any]], rotations: NDArray[np.floating[Any]]) -> FloatArray:
+    return np.asarray(np.asarray(points, dtype=np.float64) @ rotations)
 
 
 def estimate_root_translation(
