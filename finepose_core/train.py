@@ -78,8 +78,8 @@ class TrainConfig:
     fps: float = 30.0
     text_encoder: str = "minilm"
     input_normalization: str = "person"
-    steps: int = 3000
-    batch: int = 8
+    steps: int = 2400
+    batch: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.1
     warmup_steps: int = 200
@@ -90,9 +90,9 @@ class TrainConfig:
     prompt_dropout: float = 0.1
     use_prompts: bool = True  # False: the paper's "w/o Prompt" (every text nulled)
     noise_probability: float = 0.8
-    validate_every: int = 250
+    validate_every: int = 300
     validation_windows: int = 48
-    save_every: int = 250
+    save_every: int = 100
     log_every: int = 10
     seed: int = 0
     max_minutes: float | None = None  # stop (and save) after this much wall time
