@@ -83,7 +83,7 @@ def look_at_rotations(directions: NDArray[np.floating[Any]]) -> FloatArray:
 
 
 def person_rotations(pixels: NDArray[np.floating[Any]], K: NDArray[np.floating[Any]]) -> FloatArray:
-    """Per frame, camera → virtual-camera rotation [..., N, 3, 3] for 2D poses [..., N, J, 2] (root = joint 0)."""
+    """Per frame, the camera → virtual-camera rotation [..., N, 3, 3] of 2D poses [..., N, J, 2]."""
     return look_at_rotations(rays(np.asarray(pixels)[..., 0, :], K))
 
 
