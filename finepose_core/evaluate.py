@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--hypotheses", type=int, default=5)
     parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--aggregation", default="jpma", choices=["jpma", "mean", "median"])
+    parser.add_argument("--aggregation", default="mean", choices=["mean", "jpma", "median"])
     parser.add_argument("--no-flip", action="store_true")
     parser.add_argument(
         "--oracle", action="store_true", help="also report J-Best, which uses the ground truth"
