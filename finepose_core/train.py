@@ -246,7 +246,6 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed * 1000 + self.rank)
         self.step = 0
         self.best = math.inf
-        self.history: list[dict[str, Any]] = []
 
     def _text_cache(self, width: int, actions: set[str]) -> TextFeatureCache:
         try:
@@ -325,12 +324,10 @@ class Trainer:
         nulled = prompt_dropout(batch.nulled, self.config.prompt_dropout, self.generator)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
             prompt = self.model.encode_prompts(features, nulled)
-            if self.world > 1:  # DDP needs the wrapped module's forward for gradient synchronisation
-                loss = denoising_loss_ddp(self.network, self.schedule, batch, prompt, self.generator)
-            else:
-                loss = denoising_loss(
-                    self.model, self.schedule, batch.clean, batch.keypoints, prompt, self.generator
-                )
+            # the network (the DDP wrapper when distributed) so that gradients are synchronised
+            loss = denoising_loss(
+                self.network, self.schedule, batch.clean, batch.keypoints, prompt, self.generator
+            )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
@@ -406,18 +403,6 @@ class Trainer:
             "last_validation": last_validation,
             "minutes": round((time.monotonic() - started) / 60, 1),
         }
-
-
-def denoising_loss_ddp(
-    network: nn.Module, schedule: NoiseSchedule, batch: Batch, prompt: Any, generator: torch.Generator
-) -> torch.Tensor:
-    """The same objective as diffusion.loss.denoising_loss, calling the DDP wrapper's forward."""
-    from finepose_core.diffusion.schedule import CLAMP_M
-
-    t = schedule.sample_timesteps(batch.clean.shape[0], generator).to(batch.clean.device)
-    noise = torch.randn(batch.clean.shape, generator=generator).to(batch.clean.device)
-    noisy = schedule.add_noise(batch.clean, noise, t).clamp(-CLAMP_M, CLAMP_M)
-    return nn.functional.mse_loss(network(noisy, batch.keypoints, t, prompt), batch.clean)
 
 
 def build_config(args: argparse.Namespace) -> TrainConfig:
