@@ -44,7 +44,6 @@ from finepose_core.model.prompts import (
 )
 from finepose_core.model.text_encoders import (
     MINILM_ID,
-    PROMPT_TOKENS,
     MiniLMTextEncoder,
     TextEncoder,
     TextFeatureCache,
@@ -187,12 +186,7 @@ class Lifter:
         features, nulled, weights = [], [], []
         for person, speed in zip(people, speeds, strict=True):
             texts, base_null = person.prompts.texts(speed)
-            # a nulled text's features are replaced by the null embedding: never encode it
-            known = [text for text, off in zip(texts, base_null, strict=True) if not off]
-            encoded = iter(self.cache.features(known))
-            person_features = torch.stack(
-                [torch.zeros(PROMPT_TOKENS, self.cache.width) if off else next(encoded) for off in base_null]
-            )
+            person_features = self.cache.prompt_features([texts], [base_null])[0]
             for part in [None, *variant_parts]:
                 mask = list(base_null)
                 if part is not None:

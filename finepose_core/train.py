@@ -313,14 +313,17 @@ class Trainer:
         rng = np.random.default_rng([self.config.seed, 7, step, self.rank])
         return make_batch(windows, self.config, rng, self.device)
 
+    def text_features(self, batch: Batch) -> torch.Tensor:
+        """[B, 7, 4, D_text] of the batch's texts (nulled ones are not encoded)."""
+        return self.encoder_cache.prompt_features(batch.texts, batch.nulled.tolist()).to(self.device)
+
     def train_step(self) -> float:
         batch = self._batch(self.step)
         lr = learning_rate(self.config, self.step, self.steps_per_epoch)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.network.train()
-        features = self.encoder_cache.features([t for texts in batch.texts for t in texts])
-        features = features.view(len(batch.texts), len(PROMPT_KEYS), *features.shape[1:]).to(self.device)
+        features = self.text_features(batch)
         nulled = prompt_dropout(batch.nulled, self.config.prompt_dropout, self.generator)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
             prompt = self.model.encode_prompts(features, nulled)
@@ -343,9 +346,7 @@ class Trainer:
         results: dict[str, Any] = {}
         for kind, windows in self.validation.items():
             batch = make_batch(windows, self.config, None, self.device)
-            features = self.encoder_cache.features([t for texts in batch.texts for t in texts])
-            features = features.view(len(windows), len(PROMPT_KEYS), *features.shape[1:]).to(self.device)
-            prompt = self.model.encode_prompts(features, batch.nulled)
+            prompt = self.model.encode_prompts(self.text_features(batch), batch.nulled)
             weights = torch.ones(len(windows), 1, 17, device=self.device)
             generator = torch.Generator().manual_seed(0)
             predicted = sampler.sample(batch.keypoints, prompt, weights, SamplingOptions(1, 2), generator)[0]

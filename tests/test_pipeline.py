@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from finepose_core.checkpoint import Checkpoint
 from finepose_core.model.denoiser import DenoiserConfig, FinePoseDenoiser
@@ -26,6 +27,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained tiny model with the real offline text encoder's features (accuracy is not tested here)."""
     cache = TextFeatureCache.for_encoder(MiniLMTextEncoder())
     cache.features(["person", "walking", *SPEEDS, *PART_KEYS])
+    torch.manual_seed(0)  # untrained weights, but the same ones whatever ran before
     model = FinePoseDenoiser(
         DenoiserConfig(frames=9, width=32, depth=1, heads=2, prompt_layers=1, text_width=cache.width)
     )

@@ -113,3 +113,15 @@ def test_unknown_prompt_without_encoder_lists_the_known_texts() -> None:
 def test_cache_refuses_an_encoder_of_another_model() -> None:
     with pytest.raises(TextEncoderError, match="not interchangeable"):
         TextFeatureCache("minilm:other", 6, encoder=CountingEncoder())
+
+
+def test_prompt_features_never_encode_nulled_texts() -> None:
+    encoder = CountingEncoder()
+    cache = TextFeatureCache.for_encoder(encoder)
+    features = cache.prompt_features(
+        [["person", "", "slow"], ["person", "run", "fast"]], [[False, True, False], [False] * 3]
+    )
+    assert features.shape == (2, 3, PROMPT_TOKENS, 6)
+    assert "" not in encoder.texts and sorted(encoder.texts) == ["fast", "person", "run", "slow"]
+    assert features[0, 1].abs().sum() == 0
+    torch.testing.assert_close(features[1, 1], torch.full((PROMPT_TOKENS, 6), 3.0))  # len("run")

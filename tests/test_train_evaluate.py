@@ -17,7 +17,7 @@ from finepose_core.checkpoint import Checkpoint
 from finepose_core.data.clip import Clip
 from finepose_core.diffusion.loss import denoising_loss
 from finepose_core.lifter import Lifter, LiftOptions
-from finepose_core.model.prompts import PROMPT_KEYS, Prompts
+from finepose_core.model.prompts import Prompts
 from finepose_core.train import TrainConfig, Trainer, main
 from tests.bvh_factory import write_library
 from tests.conftest import REPO_ROOT
@@ -58,9 +58,7 @@ def _fixed_loss(trainer: Trainer) -> float:
     with torch.no_grad():
         for step in range(4):
             batch = trainer._batch(10_000 + step)
-            features = trainer.encoder_cache.features([t for texts in batch.texts for t in texts])
-            features = features.view(len(batch.texts), len(PROMPT_KEYS), *features.shape[1:])
-            prompt = trainer.model.encode_prompts(features, batch.nulled)
+            prompt = trainer.model.encode_prompts(trainer.text_features(batch), batch.nulled)
             generator = torch.Generator().manual_seed(step)
             total += float(
                 denoising_loss(

@@ -303,6 +303,22 @@ class TextFeatureCache:
             return torch.zeros(0, PROMPT_TOKENS, self.width)
         return torch.stack([self._features[text] for text in texts])
 
+    def prompt_features(self, texts: Sequence[Sequence[str]], nulled: Sequence[Sequence[bool]]) -> Tensor:
+        """[B, K, PROMPT_TOKENS, width] for B prompt sets of K texts. A nulled text is replaced by the
+        model's null embedding, so it is never encoded: its slot holds zeros."""
+        flat = [
+            text
+            for row, off_row in zip(texts, nulled, strict=True)
+            for text, off in zip(row, off_row, strict=True)
+            if not off
+        ]
+        encoded = iter(self.features(flat))
+        rows = [
+            torch.stack([torch.zeros(PROMPT_TOKENS, self.width) if off else next(encoded) for off in off_row])
+            for off_row in nulled
+        ]
+        return torch.stack(rows) if rows else torch.zeros(0, 0, PROMPT_TOKENS, self.width)
+
     def state(self) -> dict[str, Any]:
         """What a checkpoint stores: the encoder's id and width and every known text's features."""
         return {"encoder_id": self.encoder_id, "width": self.width, "features": dict(self._features)}
