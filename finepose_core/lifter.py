@@ -248,6 +248,9 @@ class Lifter:
         results, first = [], 0
         for person, plan, filled, speed in zip(people, plans, pixels, speeds, strict=True):
             hyps = plan.blend(samples_np[:, first : first + plan.count], axis=1)  # [H, F, J, 3]
+            # the network's pelvis drifts a few centimetres off the origin; the output contract is
+            # root-relative, and the root's position comes from placement, not from the lifter
+            hyps = hyps - hyps[:, :, :1]
             first += plan.count
             pose = aggregation.aggregate(options.aggregation, hyps, filled, K, person.confidence)
             texts, _ = person.prompts.texts(speed)

@@ -45,9 +45,12 @@ def test_lift_returns_joints_uncertainty_and_hypotheses() -> None:
     )
     assert result.joints3d.shape == (30, 17, 3) and result.uncertainty.shape == (30, 17)
     assert result.hypotheses is not None and result.hypotheses.shape == (4, 30, 17, 3)
-    assert (result.uncertainty > 0).all()
+    assert (result.uncertainty[:, 1:] > 0).all() and (result.uncertainty[:, 0] == 0).all()  # root-relative
     assert result.texts["action"] == "walking" and result.texts["arms"] == "arms"
     assert result.root_translation.shape == (30, 3)
+    # root-relative by contract: the pelvis of the output and of every hypothesis is exactly the origin
+    assert np.abs(result.joints3d[:, 0]).max() == 0.0 and np.abs(result.hypotheses[:, :, 0]).max() == 0.0
+    assert np.abs(result.joints3d[:, 1:]).max() > 0.01
     assert lifter.device.type == "cpu"
 
 

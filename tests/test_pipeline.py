@@ -56,7 +56,8 @@ def test_sample_clip_end_to_end(pipeline: Pipeline, tmp_path: Path) -> None:
     person = result.people[0]
     assert person.frames[0] >= 10 and person.frames[-1] <= 49 and len(person.frames) >= 35
     assert person.joints3d_camera.shape == (len(person.frames), 17, 3)
-    assert (person.joints3d_camera[:, 0, 2] > 0.1).all()  # the pelvis in front of the camera
+    # the pelvis in front of the camera (0.1 m: placement's lower bound; the untrained model's poses vary)
+    assert (person.joints3d_camera[:, 0, 2] >= 0.1).all()
     assert result.camera.source == "estimated" and result.camera.K[0, 0] == pytest.approx(
         384 / np.tan(np.radians(30))
     )
