@@ -6,13 +6,15 @@
     result.uncertainty   # [F, 17] metres, spread of the hypotheses
 
 Sequences of any length are cut into overlapping windows of the model's N frames and blended back; all
-windows of all people, all hypotheses, prompt variants and mirrored copies run as one batch per step.
+windows of all people, all hypotheses, prompt variants and mirrored copies run batched, in groups of about
+`max_batch` network sequences (progress is reported and a cancellation honoured between groups).
 Prompt embeddings are computed once per lift (the text features once per distinct text, ever).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,8 +209,13 @@ class Lifter:
         image_size: tuple[int, int],
         fps: float = 30.0,
         options: LiftOptions | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> list[LiftResult]:
-        """Lift several people seen by one camera (each with its own frames and prompts) in one batch."""
+        """Lift several people seen by one camera (each with its own frames and prompts) in one batch.
+
+        `progress` gets the fraction of windows done after each group of windows; an exception raised by
+        it (a cancellation) stops the lift there.
+        """
         options = options or LiftOptions()
         if not people:
             return []
@@ -239,9 +246,25 @@ class Lifter:
         sampler = HypothesisSampler(self.model, scheduler)
         sampling = SamplingOptions(options.hypotheses, options.steps, options.flip, options.max_batch)
         generator = torch.Generator().manual_seed(options.seed)
-        with self._autocast(options.precision):
-            samples = sampler.sample(keypoints, embedding[rows], weights[owner], sampling, generator)
-        samples_np = samples.float().cpu().numpy()  # [H, W_all, N, J, 3]
+        # Windows go through the sampler in groups so that a caller sees progress and can stop the lift
+        # (its callback raises) at a group boundary; one group holds about max_batch network sequences.
+        per_window = options.hypotheses * variants * (2 if options.flip else 1)
+        group = max(1, options.max_batch // per_window)
+        report = progress or (lambda fraction: None)
+        parts = []
+        for start in range(0, len(owners), group):
+            chunk = slice(start, start + group)
+            with self._autocast(options.precision):
+                samples = sampler.sample(
+                    keypoints[chunk],
+                    embedding[rows.view(-1, variants)[chunk].reshape(-1)],
+                    weights[owner[chunk]],
+                    sampling,
+                    generator,
+                )
+            parts.append(samples.float().cpu().numpy())
+            report(min(start + group, len(owners)) / len(owners))
+        samples_np = np.concatenate(parts, axis=1)  # [H, W_all, N, J, 3]
         if rotations:  # from each frame's virtual camera back to the real one
             samples_np = from_virtual(samples_np, np.concatenate(rotations)[None])
 

@@ -30,7 +30,7 @@ from finepose_core.geometry.camera import (
     intrinsics_from_focal,
     intrinsics_from_fov,
 )
-from finepose_core.geometry.placement import PlacementConfig, fit_floor, root_translations, to_world
+from finepose_core.geometry.placement import Floor, PlacementConfig, fit_floor, root_translations, to_world
 from finepose_core.lifter import Lifter, LiftOptions, PersonInput
 from finepose_core.model.prompts import Prompts
 from finepose_core.model.text_encoders import TextEncoderError
@@ -114,11 +114,77 @@ class JobOptions:
 
 
 def intrinsics(info: VideoInfo, options: JobOptions) -> tuple[NDArray[np.float64], str]:
+    return _intrinsics_for(info.width, info.height, options)
+
+
+def _intrinsics_for(width: int, height: int, options: JobOptions) -> tuple[NDArray[np.float64], str]:
     if options.focal_px is not None:
-        return intrinsics_from_focal(info.width, info.height, options.focal_px), "user"
+        return intrinsics_from_focal(width, height, options.focal_px), "user"
     if options.fov_deg is not None:
-        return intrinsics_from_fov(info.width, info.height, options.fov_deg), "user"
-    return intrinsics_from_fov(info.width, info.height, DEFAULT_HORIZONTAL_FOV_DEG), "estimated"
+        return intrinsics_from_fov(width, height, options.fov_deg), "user"
+    return intrinsics_from_fov(width, height, DEFAULT_HORIZONTAL_FOV_DEG), "estimated"
+
+
+@dataclass(frozen=True)
+class _Camera:
+    K: NDArray[np.float64]
+    source: str
+    image_size: tuple[int, int]
+    fps: float
+
+
+@dataclass(frozen=True)
+class KeypointsPerson:
+    """One person's 2D keypoints from the caller: Human3.6M-17 in pixels, on frames 0, 1, … of a clip."""
+
+    frames: list[int]  # sorted frame indices where the person is present
+    keypoints2d: NDArray[np.float64]  # [F, 17, 2] pixels, NaN where unknown
+    confidence2d: NDArray[np.float64] | None = None  # [F, 17]; 1 where absent
+    id: int = 0
+
+    def __post_init__(self) -> None:
+        points = np.asarray(self.keypoints2d)
+        if points.ndim != 3 or points.shape[1:] != (17, 2) or len(points) == 0:
+            raise ValueError(
+                f"person {self.id}: keypoints2d must be [F, 17, 2] with F ≥ 1, got {points.shape}"
+            )
+        if len(self.frames) != len(points):
+            raise ValueError(f"person {self.id}: {len(self.frames)} frame indices for {len(points)} frames")
+        if any(b <= a for a, b in zip(self.frames, self.frames[1:], strict=False)) or self.frames[0] < 0:
+            raise ValueError(f"person {self.id}: frame indices must be non-negative and increasing")
+        if self.confidence2d is not None and np.asarray(self.confidence2d).shape != points.shape[:2]:
+            raise ValueError(f"person {self.id}: confidence2d must be [F, 17] like keypoints2d")
+
+    def track(self) -> TrackResult:
+        points = np.asarray(self.keypoints2d, dtype=np.float64)
+        confidence = (
+            np.ones(points.shape[:2]) if self.confidence2d is None else np.asarray(self.confidence2d, float)
+        )
+        return TrackResult(
+            id=self.id,
+            frames=np.asarray(self.frames, dtype=np.int64),
+            keypoints2d=points,
+            confidence2d=np.where(np.isfinite(points).all(axis=-1), confidence, 0.0),
+            interpolated=np.zeros(len(points), dtype=bool),
+        )
+
+
+@dataclass(frozen=True)
+class KeypointsJob:
+    """2D keypoints of people seen by one camera, for clients that already detected them."""
+
+    image_size: tuple[int, int]  # width, height in pixels
+    fps: float
+    people: list[KeypointsPerson]
+
+    def __post_init__(self) -> None:
+        width, height = self.image_size
+        if not (16 <= width <= 16384 and 16 <= height <= 16384):
+            raise ValueError(f"image size must be within 16–16384 pixels, got {width} × {height}")
+        if not 1.0 <= self.fps <= 1000.0:
+            raise ValueError(f"fps must be within 1–1000, got {self.fps}")
+        if len({p.id for p in self.people}) != len(self.people):
+            raise ValueError("person ids must be distinct")
 
 
 class Pipeline:
@@ -179,11 +245,82 @@ class Pipeline:
                 else f"people were detected in only {seen} frames; too few to track"
             )
         self._check(is_cancelled)
+        camera = _Camera(K, k_source, (info.width, info.height), fps)
+        people, floor = self._lift_and_place(
+            tracks, frame_indices, camera, options, timings, report, is_cancelled
+        )
+        if tracks and not floor.fitted:
+            warnings.append(
+                "the floor could not be fitted (no clear foot contacts): a level camera 1.5 m high is assumed"
+            )
+        return Result(
+            video=VideoInfoResult(
+                str(video), info.width, info.height, info.fps, info.frame_count, options.start, options.step
+            ),
+            camera=CameraResult(K, k_source, floor.world_from_camera(), floor.fitted),
+            people=people,
+            model=self._model_info(options),
+            prompts=_prompts_summary(options.prompts),
+            timings=timings,
+            warnings=warnings,
+        )
 
+    def run_keypoints(
+        self,
+        job: KeypointsJob,
+        options: JobOptions | None = None,
+        progress: ProgressCallback | None = None,
+        cancelled: CancelCallback | None = None,
+    ) -> Result:
+        """Lift and place people whose 2D keypoints the caller already has (no video, no detection)."""
+        options = options or JobOptions()
+        report = progress or (lambda stage, fraction: None)
+        is_cancelled = cancelled or (lambda: False)
+        width, height = job.image_size
+        K, k_source = _intrinsics_for(width, height, options)
+        tracks = [person.track() for person in job.people]
+        frames = max((int(t.frames[-1]) for t in tracks), default=-1) + 1
+        timings: dict[str, float] = {}
+        camera = _Camera(K, k_source, (width, height), job.fps)
+        people, floor = self._lift_and_place(
+            tracks, list(range(frames)), camera, options, timings, report, is_cancelled
+        )
+        warnings = [] if tracks else ["no person given"]
+        if tracks and not floor.fitted:
+            warnings.append(
+                "the floor could not be fitted (no clear foot contacts): a level camera 1.5 m high is assumed"
+            )
+        return Result(
+            video=VideoInfoResult("", width, height, job.fps, frames),
+            camera=CameraResult(K, k_source, floor.world_from_camera(), floor.fitted),
+            people=people,
+            model=self._model_info(options),
+            prompts=_prompts_summary(options.prompts),
+            timings=timings,
+            warnings=warnings,
+        )
+
+    def _lift_and_place(
+        self,
+        tracks: list[TrackResult],
+        frame_indices: list[int],
+        camera: _Camera,
+        options: JobOptions,
+        timings: dict[str, float],
+        report: ProgressCallback,
+        is_cancelled: CancelCallback,
+    ) -> tuple[list[PersonResult], Floor]:
         started = time.perf_counter()
         report("lift", 0.0)
+
+        def lift_progress(fraction: float) -> None:
+            report("lift", fraction)
+            self._check(is_cancelled)
+
         people = [PersonInput(t.keypoints2d, t.confidence2d, options.prompts) for t in tracks]
-        lifted = self.lifter.lift_people(people, K, (info.width, info.height), fps, options.lift_options())
+        lifted = self.lifter.lift_people(
+            people, camera.K, camera.image_size, camera.fps, options.lift_options(), lift_progress
+        )
         report("lift", 1.0)
         timings["lift"] = time.perf_counter() - started
         self._check(is_cancelled)
@@ -192,13 +329,11 @@ class Pipeline:
         report("place", 0.0)
         camera_joints = []
         for track, lift in zip(tracks, lifted, strict=True):
-            root = root_translations(lift.joints3d, track.keypoints2d, K, track.confidence2d, fps)
-            camera_joints.append(lift.joints3d + root[:, None])
-        floor = fit_floor(camera_joints, fps, PlacementConfig())
-        if tracks and not floor.fitted:
-            warnings.append(
-                "the floor could not be fitted (no clear foot contacts): a level camera 1.5 m high is assumed"
+            root = root_translations(
+                lift.joints3d, track.keypoints2d, camera.K, track.confidence2d, camera.fps
             )
+            camera_joints.append(lift.joints3d + root[:, None])
+        floor = fit_floor(camera_joints, camera.fps, PlacementConfig())
         world_from_camera = floor.world_from_camera()
         results = [
             self._person(track, lift.uncertainty, joints, world_from_camera, frame_indices, lift.texts)
@@ -206,23 +341,16 @@ class Pipeline:
         ]
         report("place", 1.0)
         timings["place"] = time.perf_counter() - started
+        return results, floor
 
-        return Result(
-            video=VideoInfoResult(
-                str(video), info.width, info.height, info.fps, info.frame_count, options.start, options.step
-            ),
-            camera=CameraResult(K, k_source, world_from_camera, floor.fitted),
-            people=results,
-            model=ModelInfo(
-                checkpoint=self.lifter.name or self.checkpoint_path.name,
-                sha256=self.lifter.sha256,
-                text_encoder=self.lifter.cache.encoder_id,
-                hypotheses=options.lift_options().hypotheses,
-                steps=options.lift_options().steps,
-            ),
-            prompts=_prompts_summary(options.prompts),
-            timings=timings,
-            warnings=warnings,
+    def _model_info(self, options: JobOptions) -> ModelInfo:
+        lift = options.lift_options()
+        return ModelInfo(
+            checkpoint=self.lifter.name or self.checkpoint_path.name,
+            sha256=self.lifter.sha256,
+            text_encoder=self.lifter.cache.encoder_id,
+            hypotheses=lift.hypotheses,
+            steps=lift.steps,
         )
 
     def _detect(

@@ -149,3 +149,24 @@ def test_prompt_validation() -> None:
         Prompts(parts={"tail": PartPrompt()})
     with pytest.raises(ValueError, match="aggregation"):
         LiftOptions(aggregation="best")
+
+
+def test_lift_reports_progress_per_group_of_windows_and_stops_when_the_callback_raises() -> None:
+    lifter = _lifter()
+    # 100 frames in windows of the tiny model's N with overlap: several windows; H=2, flip → 4 sequences
+    # per window, so max_batch=8 makes groups of 2 windows
+    options = LiftOptions(hypotheses=2, steps=2, max_batch=8)
+    seen: list[float] = []
+    lifter.lift_people([PersonInput(_keypoints(100))], K, SIZE, options=options, progress=seen.append)
+    assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == 1.0 and seen[0] < 1.0
+
+    class StopError(Exception):
+        pass
+
+    def stop_after_first(fraction: float) -> None:
+        raise StopError
+
+    with pytest.raises(StopError):
+        lifter.lift_people(
+            [PersonInput(_keypoints(100))], K, SIZE, options=options, progress=stop_after_first
+        )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -16,8 +18,17 @@ from finepose_core.checkpoint import Checkpoint
 from finepose_core.model.denoiser import DenoiserConfig, FinePoseDenoiser
 from finepose_core.model.prompts import PART_KEYS, SPEEDS
 from finepose_core.model.text_encoders import MiniLMTextEncoder, TextFeatureCache
-from finepose_core.pipeline import JobOptions, Pipeline, PipelineConfig, PipelineError
+from finepose_core.pipeline import (
+    CancelledError,
+    JobOptions,
+    KeypointsJob,
+    KeypointsPerson,
+    Pipeline,
+    PipelineConfig,
+    PipelineError,
+)
 from tests.conftest import REPO_ROOT
+from tests.test_lifter import _keypoints
 
 SAMPLE = REPO_ROOT / "samples/office_walk.mp4"
 
@@ -165,3 +176,46 @@ def test_cli_summary_and_errors(tiny_checkpoint: Path, tmp_path: Path) -> None:
             [*command, *args], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300, check=False
         )
         assert bad.returncode != 0 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+
+
+def test_keypoints_job_lifts_and_places_people_the_caller_detected(pipeline: Pipeline) -> None:
+    left = KeypointsPerson(list(range(40)), _keypoints(40, seed=1), id=0)
+    right = KeypointsPerson(list(range(5, 35)), _keypoints(30, seed=2) + np.array([200.0, 0.0]), id=3)
+    stages: list[tuple[str, float]] = []
+    job = KeypointsJob((640, 480), 25.0, [left, right])
+    result = pipeline.run_keypoints(
+        job, JobOptions(preset="fast"), progress=lambda s, f: stages.append((s, f))
+    )
+    assert [p.id for p in result.people] == [0, 3]
+    assert result.people[1].frames == list(range(5, 35)) and result.people[1].joints3d_world.shape == (
+        30,
+        17,
+        3,
+    )
+    assert result.video.frame_count == 40 and result.video.fps == 25.0 and result.camera.source == "estimated"
+    assert {s for s, _ in stages} == {"lift", "place"} and stages[-1] == ("place", 1.0)
+    # the person drawn 200 px to the right is to the right in camera space too
+    assert (result.people[1].joints3d_camera[:, 0, 0] > result.people[0].joints3d_camera[5:35, 0, 0]).all()
+
+    cancelled = {"now": False}
+
+    def cancel_once_lifting(stage: str, fraction: float) -> None:
+        cancelled["now"] = stage == "lift"
+
+    with pytest.raises(CancelledError):
+        pipeline.run_keypoints(job, progress=cancel_once_lifting, cancelled=lambda: cancelled["now"])
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: KeypointsPerson([0, 1], np.zeros((3, 17, 2))), "2 frame indices for 3 frames"),
+        (lambda: KeypointsPerson([0, 0], np.zeros((2, 17, 2))), "increasing"),
+        (lambda: KeypointsPerson([0], np.zeros((1, 33, 2))), "[F, 17, 2]"),
+        (lambda: KeypointsJob((4, 4), 30.0, []), "image size"),
+        (lambda: KeypointsJob((64, 64), 0.0, []), "fps"),
+    ],
+)
+def test_keypoints_jobs_refuse_bad_input(build: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build()
