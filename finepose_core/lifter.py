@@ -130,8 +130,11 @@ class Lifter:
         sha256: str = "",
         schedule: NoiseSchedule | None = None,
         input_normalization: str = "image",
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self.device = resolve_device(device)
+        # the checkpoint's training summary and validation metrics, for clients that show them
+        self.metadata = metadata or {}
         self.model = model.to(self.device).eval()
         self.model.requires_grad_(False)
         self.cache = cache
@@ -161,6 +164,7 @@ class Lifter:
             checkpoint.name,
             checkpoint.sha256,
             input_normalization=checkpoint.input_normalization,
+            metadata={"training": checkpoint.training, "validation": checkpoint.validation},
         )
 
     @property

@@ -12,12 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-import torch
 
-from finepose_core.checkpoint import Checkpoint
-from finepose_core.model.denoiser import DenoiserConfig, FinePoseDenoiser
-from finepose_core.model.prompts import PART_KEYS, SPEEDS
-from finepose_core.model.text_encoders import MiniLMTextEncoder, TextFeatureCache
 from finepose_core.pipeline import (
     CancelledError,
     JobOptions,
@@ -31,20 +26,6 @@ from tests.conftest import REPO_ROOT
 from tests.test_lifter import _keypoints
 
 SAMPLE = REPO_ROOT / "samples/office_walk.mp4"
-
-
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An untrained tiny model with the real offline text encoder's features (accuracy is not tested here)."""
-    cache = TextFeatureCache.for_encoder(MiniLMTextEncoder())
-    cache.features(["person", "walking", *SPEEDS, *PART_KEYS])
-    torch.manual_seed(0)  # untrained weights, but the same ones whatever ran before
-    model = FinePoseDenoiser(
-        DenoiserConfig(frames=9, width=32, depth=1, heads=2, prompt_layers=1, text_width=cache.width)
-    )
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    Checkpoint.from_model(model, cache, "tiny", input_normalization="person").save(path)
-    return path
 
 
 @pytest.fixture(scope="module")
