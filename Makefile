@@ -10,12 +10,13 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 SHARED ?= ../shared
 
-.PHONY: help setup demo test lint format clean
+.PHONY: help setup demo serve test lint format clean
 
 help:
 	@echo "make demo    set up, then run the main job on the bundled sample clip"
 	@echo "make test    set up, then lint, type-check and run the whole test suite"
 	@echo "make setup   create .venv, install everything, build the MediaPipe pose model"
+	@echo "make serve   set up, then start the local server (ARGS=\"--port 8765 ...\")"
 	@echo "make lint    ruff (lint + format check) and mypy"
 
 setup: $(STAMP)
@@ -33,6 +34,9 @@ $(STAMP): pyproject.toml constraints.txt scripts/ensure_system_libs.sh
 
 demo: setup
 	@$(PY) scripts/demo.py
+
+serve: setup
+	$(PY) -m server $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
