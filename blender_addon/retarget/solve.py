@@ -1,0 +1,162 @@
+"""Joint positions → pose-bone rotations for any rig: the retargeting solver (pure numpy, no bpy).
+
+For every rig bone (parents first) a world delta rotation D(t) is found, the rotation that takes the bone
+from its rest orientation to its posed one, in the armature's space:
+- the pelvis bone: the rotation taking the rig's rest pelvis frame (up: hips → spine, side: right hip → left
+  hip) to the observed one;
+- the bone mapped to the spine/chest: a swing from where its parent would carry it to the observed
+  direction, then a twist about that direction aligning the rig's shoulder line with the observed one;
+- other mapped bones: the swing only, so that they keep their parent's twist;
+- unmapped bones: their parent's delta (they ride along).
+Pose-bone local rotations then follow from rest matrices, which takes care of any rest pose, bone roll and
+parenting: L = R_b⁻¹ · D_parent⁻¹ · D_b · R_b (R: rest rotations in armature space).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from blender_addon.retarget import rotations as rot
+from blender_addon.retarget.bones import BY_NAME, HIP, LHIP, LSHOULDER, RHIP, RSHOULDER, SPINE
+from blender_addon.retarget.rotations import Array
+
+
+@dataclass(frozen=True)
+class RestBone:
+    name: str
+    parent: str | None
+    matrix: Array  # 4 × 4 rest matrix in armature space (Blender's bone.matrix_local)
+
+    @property
+    def head(self) -> Array:
+        return np.asarray(self.matrix[:3, 3], np.float64)
+
+    @property
+    def rotation(self) -> Array:
+        return np.asarray(self.matrix[:3, :3], np.float64)
+
+
+@dataclass(frozen=True)
+class RestPose:
+    """What the solver needs of an armature: its bones' rest matrices and its object's world matrix."""
+
+    bones: list[RestBone]  # parents before children
+    object_matrix: Array = field(default_factory=lambda: np.eye(4))
+
+    def bone(self, name: str) -> RestBone:
+        for bone in self.bones:
+            if bone.name == name:
+                return bone
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    root_motion: bool = True  # False: the pelvis stays over its first position (in-place animation)
+    leg_length: float | None = None  # the rig's hip-to-ankle length in world units; None: measured
+
+
+@dataclass
+class Motion:
+    """Per-frame pose-bone values for one armature."""
+
+    rotations: dict[str, Array]  # rig bone → [F, 4] local quaternions (w, x, y, z), sign-continuous
+    root_bone: str
+    root_location: Array  # [F, 3] the root pose bone's location (its rest-local space)
+    scale: float  # world scale applied to the root trajectory (rig legs / observed legs)
+
+
+def _leg_length(joints: Array) -> float:
+    thigh = np.linalg.norm(joints[:, LHIP] - joints[:, LHIP + 1], axis=-1)
+    shin = np.linalg.norm(joints[:, LHIP + 1] - joints[:, LHIP + 2], axis=-1)
+    right = np.linalg.norm(joints[:, RHIP] - joints[:, RHIP + 1], axis=-1) + np.linalg.norm(
+        joints[:, RHIP + 1] - joints[:, RHIP + 2], axis=-1
+    )
+    return float(np.median(0.5 * (thigh + shin + right)))
+
+
+def rig_leg_length(rest: RestPose, bone_map: dict[str, str]) -> float:
+    """Hip to ankle of the rig in world units: thigh head → shin head → the shin's end (the foot's head or,
+    lacking a child, the shin's own length taken equal to the thigh's)."""
+    scale = float(np.cbrt(abs(np.linalg.det(rest.object_matrix[:3, :3]))))
+    thigh = rest.bone(bone_map["thigh.L"]).head
+    knee = rest.bone(bone_map["shin.L"]).head
+    children = [b for b in rest.bones if b.parent == bone_map["shin.L"]]
+    ankle = children[0].head if children else knee + (knee - thigh)
+    return scale * float(np.linalg.norm(knee - thigh) + np.linalg.norm(ankle - knee))
+
+
+def solve(
+    joints_world: Array, rest: RestPose, bone_map: dict[str, str], options: SolveOptions | None = None
+) -> Motion:
+    """joints_world [F, 17, 3] (metres, z up) → a Motion for the rig described by `rest` and `bone_map`
+    (already resolved to the rig's bone names)."""
+    options = options or SolveOptions()
+    joints = np.asarray(joints_world, np.float64)
+    frames = len(joints)
+    observed_legs = _leg_length(joints)
+    rig_legs = options.leg_length or rig_leg_length(rest, bone_map)
+    scale = rig_legs / max(observed_legs, 1e-6)
+    # the pose keeps its shape; the root trajectory is scaled to the rig's size (the floor stays at z = 0)
+    root = joints[:, HIP].copy()
+    if not options.root_motion:
+        root[:, :2] = root[:1, :2]
+    scaled = joints - joints[:, HIP : HIP + 1] + (scale * root)[:, None]
+    to_armature = np.linalg.inv(rest.object_matrix)
+    points = scaled @ to_armature[:3, :3].T + to_armature[:3, 3]  # [F, 17, 3] armature space
+
+    rig_of = {rig: logical for logical, rig in bone_map.items()}
+    rest_q = {b.name: rot.from_matrix(rot.normalize(b.rotation, axis=0)) for b in rest.bones}
+    deltas: dict[str, Array] = {}
+    for bone in rest.bones:
+        parent_delta = deltas[bone.parent] if bone.parent in deltas else rot.identity(frames)
+        logical = rig_of.get(bone.name)
+        if logical is None:
+            deltas[bone.name] = parent_delta
+        elif logical == "pelvis":
+            deltas[bone.name] = _pelvis_delta(points, rest, bone_map)
+        else:
+            definition = BY_NAME[logical]
+            direction = points[:, definition.tail] - points[:, definition.head]
+            rest_y = rot.normalize(bone.rotation[:, 1])  # a bone points along its local +Y
+            carried = rot.rotate(parent_delta, np.broadcast_to(rest_y, (frames, 3)))
+            delta = rot.multiply(rot.between(carried, direction), parent_delta)
+            if logical == "spine" and "upper_arm.L" in bone_map and "upper_arm.R" in bone_map:
+                rest_side = rest.bone(bone_map["upper_arm.L"]).head - rest.bone(bone_map["upper_arm.R"]).head
+                observed_side = points[:, LSHOULDER] - points[:, RSHOULDER]
+                twist = rot.twist_to_align(
+                    delta, direction, np.broadcast_to(rest_side, (frames, 3)), observed_side
+                )
+                delta = rot.multiply(twist, delta)
+            deltas[bone.name] = delta
+
+    rotations: dict[str, Array] = {}
+    for bone in rest.bones:
+        parent_delta = deltas[bone.parent] if bone.parent in deltas else rot.identity(frames)
+        rb = np.broadcast_to(rest_q[bone.name], (frames, 4))
+        local = rot.multiply(
+            rot.conjugate(rb), rot.multiply(rot.conjugate(parent_delta), rot.multiply(deltas[bone.name], rb))
+        )
+        rotations[bone.name] = rot.make_continuous(rot.normalize(local))
+
+    root_bone = bone_map["pelvis"]
+    pelvis = rest.bone(root_bone)
+    # with unanimated ancestors the bone's posed head is rest_head + R_rest · location
+    location = (points[:, HIP] - pelvis.head) @ rot.normalize(pelvis.rotation, axis=0)
+    return Motion(rotations, root_bone, location, scale)
+
+
+def _pelvis_delta(points: Array, rest: RestPose, bone_map: dict[str, str]) -> Array:
+    """The rotation taking the rig's rest pelvis frame to the observed one, per frame."""
+    frames = len(points)
+    left, right = rest.bone(bone_map["thigh.L"]).head, rest.bone(bone_map["thigh.R"]).head
+    spine_bone = rest.bone(bone_map["spine"]).head
+    rest_up = spine_bone - 0.5 * (left + right)
+    rest_side = left - right
+    observed_up = points[:, SPINE] - points[:, HIP]
+    observed_side = points[:, LHIP] - points[:, RHIP]
+    swing = rot.between(np.broadcast_to(rest_up, (frames, 3)), observed_up)
+    twist = rot.twist_to_align(swing, observed_up, np.broadcast_to(rest_side, (frames, 3)), observed_side)
+    return rot.multiply(twist, swing)

@@ -1,0 +1,208 @@
+"""The add-on's pure-numpy retargeting: rotations, bone maps, the solver (checked by forward kinematics
+written here independently of it), smoothing and foot locking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from blender_addon.retarget import rotations as rot
+from blender_addon.retarget.bones import (
+    BY_NAME,
+    GENERATED,
+    LOGICAL_BONES,
+    MIXAMO,
+    RIGIFY_METARIG,
+    BoneMapError,
+    detect_preset,
+    load_custom_map,
+    resolve,
+)
+from blender_addon.retarget.generated import bone_matrix, median_lengths, rest_joints, skeleton_bones
+from blender_addon.retarget.solve import RestBone, RestPose, SolveOptions, solve
+
+H36M_PARENTS = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15)
+LENGTHS = {
+    (0, 1): 0.12, (0, 4): 0.12, (1, 2): 0.44, (2, 3): 0.43, (4, 5): 0.44, (5, 6): 0.43, (0, 7): 0.23,
+    (7, 8): 0.25, (8, 9): 0.1, (9, 10): 0.12, (8, 11): 0.17, (11, 12): 0.28, (12, 13): 0.25,
+    (8, 14): 0.17, (14, 15): 0.28, (15, 16): 0.25,
+}  # fmt: skip
+
+
+def posed_joints(frames: int, seed: int = 0, amplitude: float = 0.8) -> np.ndarray:
+    """A T-pose bent by smooth random rotations at every joint, turning about z and walking along x."""
+    rng = np.random.default_rng(seed)
+    rest = rest_joints(LENGTHS)
+    t = np.linspace(0, 2 * np.pi, frames)
+    local = np.zeros((frames, 17, 4))
+    for j in range(17):
+        axis = rot.normalize(rng.normal(size=3))
+        phase, freq = rng.uniform(0, 2 * np.pi), rng.integers(1, 3)
+        local[:, j] = rot.from_axis_angle(
+            np.broadcast_to(axis, (frames, 3)), amplitude * np.sin(freq * t + phase)
+        )
+    yaw = rot.from_axis_angle(np.broadcast_to([0.0, 0.0, 1.0], (frames, 3)), 1.5 * t)
+    local[:, 0] = rot.multiply(yaw, local[:, 0])
+    world = np.zeros((frames, 17, 4))
+    joints = np.zeros((frames, 17, 3))
+    for j in range(17):
+        p = H36M_PARENTS[j]
+        if p < 0:
+            world[:, j] = local[:, j]
+            joints[:, j] = rest[j] + np.stack(
+                [np.linspace(0, 2, frames), np.zeros(frames), np.zeros(frames)], -1
+            )
+        else:
+            world[:, j] = rot.multiply(world[:, p], local[:, j])
+            joints[:, j] = joints[:, p] + rot.rotate(
+                world[:, p], np.broadcast_to(rest[j] - rest[p], (frames, 3))
+            )
+    return joints
+
+
+def generated_rig(object_matrix: np.ndarray, seed: int = 1) -> RestPose:
+    """The generated skeleton with random bone rolls, inside an armature object with this world matrix."""
+    rng = np.random.default_rng(seed)
+    inverse = np.linalg.inv(object_matrix)
+    bones = []
+    for spec in skeleton_bones(rest_joints(LENGTHS)):
+        head = inverse[:3, :3] @ spec.head + inverse[:3, 3]
+        tail = inverse[:3, :3] @ spec.tail + inverse[:3, 3]
+        bones.append(RestBone(spec.name, spec.parent, bone_matrix(head, tail, rng.uniform(-np.pi, np.pi))))
+    return RestPose(bones, object_matrix)
+
+
+def forward_kinematics(rest: RestPose, rotations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Posed armature-space rotation matrices [F, 3, 3], as Blender composes them (no constraints)."""
+    posed: dict[str, np.ndarray] = {}
+    for bone in rest.bones:
+        r_b = bone.matrix[:3, :3] / np.linalg.norm(bone.matrix[:3, :3], axis=0)
+        local = rot.to_matrix(rotations[bone.name])
+        if bone.parent is None:
+            posed[bone.name] = r_b @ local
+        else:
+            r_p = rest.bone(bone.parent).matrix[:3, :3]
+            r_p = r_p / np.linalg.norm(r_p, axis=0)
+            posed[bone.name] = posed[bone.parent] @ (r_p.T @ r_b) @ local
+    return posed
+
+
+MIXAMO_LIKE = np.array(  # FBX import: rotated 90° about X, scale 0.01 (centimetre bones), moved
+    [[0.01, 0, 0, 0.5], [0, 0, -0.01, -0.2], [0, 0.01, 0, 0.0], [0, 0, 0, 1]], dtype=np.float64
+)
+
+
+# --------------------------------------------------------------------------------------------- rotations
+def test_quaternion_helpers_agree_with_matrices() -> None:
+    rng = np.random.default_rng(0)
+    q = rot.normalize(rng.normal(size=(50, 4)))
+    v = rng.normal(size=(50, 3))
+    assert np.allclose(rot.rotate(q, v), np.einsum("fij,fj->fi", rot.to_matrix(q), v))
+    back = rot.from_matrix(rot.to_matrix(q))
+    assert np.allclose(np.abs(np.sum(back * q, -1)), 1.0)
+    a, b = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
+    assert np.allclose(rot.rotate(rot.between(a, b), rot.normalize(a)), rot.normalize(b))
+    opposite = rot.between(np.array([[0.0, 0.0, 1.0]]), np.array([[0.0, 0.0, -1.0]]))
+    assert np.allclose(rot.rotate(opposite, [[0.0, 0.0, 1.0]]), [[0.0, 0.0, -1.0]])
+    flipped = q.copy()
+    flipped[1::2] *= -1
+    smooth = rot.make_continuous(np.repeat(q[:1], 6, 0) * np.array([1, -1, 1, -1, 1, -1])[:, None])
+    assert (np.sum(smooth[1:] * smooth[:-1], -1) > 0).all()
+
+
+def test_twist_aligns_the_secondary_axis_about_the_primary() -> None:
+    axis = np.array([[0.0, 0.0, 1.0]])
+    twist = rot.twist_to_align(rot.identity(1), axis, [[1.0, 0.0, 0.3]], [[0.0, 2.0, -5.0]])
+    assert np.allclose(rot.rotate(twist, [[1.0, 0.0, 0.0]]), [[0.0, 1.0, 0.0]])
+    assert np.allclose(rot.rotate(twist, axis), axis)
+
+
+# --------------------------------------------------------------------------------------------- bone maps
+def test_presets_resolve_and_detect_by_bone_names() -> None:
+    names = [n.replace("mixamorig:", "mixamorig7:") for n in MIXAMO.values()] + ["mixamorig7:Spine"]
+    assert detect_preset(names) == "MIXAMO"
+    assert resolve(MIXAMO, names)["upper_arm.L"] == "mixamorig7:LeftArm"
+    assert detect_preset([*RIGIFY_METARIG.values(), "spine.001", "spine.003"]) == "RIGIFY_METARIG"
+    assert detect_preset(list(GENERATED.values())) == "GENERATED"
+    assert detect_preset(["Bone", "Bone.001"]) is None
+    without_arm = [n for n in GENERATED.values() if n != "Forearm.L"]
+    with pytest.raises(BoneMapError, match=r"Forearm\.L \(forearm\.L\)"):
+        resolve(GENERATED, without_arm)
+    optional_missing = [n for n in GENERATED.values() if n not in ("Neck", "Head")]
+    assert "neck" not in resolve(GENERATED, optional_missing)
+
+
+def test_custom_map_files_are_checked(tmp_path: Path) -> None:
+    good = tmp_path / "map.json"
+    good.write_text(json.dumps({"pelvis": "root_hips", "thigh.L": "leg_l"}))
+    assert load_custom_map(good) == {"pelvis": "root_hips", "thigh.L": "leg_l"}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"tail": "t"}))
+    with pytest.raises(BoneMapError, match="unknown logical bones"):
+        load_custom_map(bad)
+    bad.write_text("{")
+    with pytest.raises(BoneMapError, match="cannot read"):
+        load_custom_map(bad)
+
+
+# ----------------------------------------------------------------------------------------------- solver
+@pytest.mark.parametrize("object_matrix", [np.eye(4), MIXAMO_LIKE], ids=["identity", "mixamo-like"])
+def test_solved_bones_point_along_the_observed_joints(object_matrix: np.ndarray) -> None:
+    joints = posed_joints(120)
+    rest = generated_rig(object_matrix)
+    motion = solve(joints, rest, GENERATED)
+    posed = forward_kinematics(rest, motion.rotations)
+    object_rotation = object_matrix[:3, :3] / np.linalg.norm(object_matrix[:3, :3], axis=0)
+    errors = []
+    for bone in LOGICAL_BONES:
+        y_world = posed[GENERATED[bone.name]][:, :, 1] @ object_rotation.T
+        observed = joints[:, bone.tail] - joints[:, bone.head]
+        errors.append(np.degrees(rot.angle_between(y_world, observed)))
+    assert np.max(errors) < 1e-4
+    # the chest's twist follows the shoulder line (its rest side direction, carried by the pose)
+    chest = GENERATED["spine"]
+    r_b = rest.bone(chest).matrix[:3, :3] / np.linalg.norm(rest.bone(chest).matrix[:3, :3], axis=0)
+    delta = object_rotation @ posed[chest] @ r_b.T @ object_rotation.T  # world-space delta
+    rest_side = np.array([1.0, 0.0, 0.0])
+    carried = delta @ rest_side
+    observed_side = joints[:, 11] - joints[:, 14]
+    axis = rot.normalize(joints[:, 8] - joints[:, 7])
+    project = lambda v: v - np.sum(v * axis, -1, keepdims=True) * axis  # noqa: E731
+    assert np.degrees(rot.angle_between(project(carried), project(observed_side))).max() < 1e-4
+    # quaternions are sign-continuous, so keys interpolate the short way
+    for q in motion.rotations.values():
+        assert (np.sum(q[1:] * q[:-1], -1) >= 0).all()
+
+
+def test_root_location_puts_the_pelvis_on_the_scaled_trajectory() -> None:
+    joints = posed_joints(60)
+    rest = generated_rig(MIXAMO_LIKE)
+    motion = solve(joints, rest, GENERATED)
+    assert motion.scale == pytest.approx(1.0, abs=1e-6)  # the rig was built with the same lengths
+    pelvis = rest.bone(GENERATED["pelvis"])
+    r_b = pelvis.matrix[:3, :3] / np.linalg.norm(pelvis.matrix[:3, :3], axis=0)
+    head_armature = pelvis.head + motion.root_location @ r_b.T
+    head_world = head_armature @ MIXAMO_LIKE[:3, :3].T + MIXAMO_LIKE[:3, 3]
+    assert np.abs(head_world - joints[:, 0]).max() < 1e-9
+    # a rig twice as tall walks twice as far; without root motion it stays over its first position
+    big = solve(joints, rest, GENERATED, SolveOptions(leg_length=2 * 0.87))
+    assert big.scale == pytest.approx(2.0, rel=1e-6)
+    in_place = solve(joints, rest, GENERATED, SolveOptions(root_motion=False))
+    head = (pelvis.head + in_place.root_location @ r_b.T) @ MIXAMO_LIKE[:3, :3].T + MIXAMO_LIKE[:3, 3]
+    assert np.ptp(head[:, 0]) < 1e-9 and np.ptp(joints[:, 0, 0]) > 1.9
+    assert np.allclose(head[:, 2], joints[:, 0, 2])  # height is kept
+
+
+def test_generated_skeleton_takes_the_persons_median_lengths() -> None:
+    joints = posed_joints(40)
+    lengths = median_lengths(joints)
+    assert lengths[(11, 12)] == pytest.approx(0.28, abs=1e-9) and lengths[(2, 3)] == pytest.approx(0.43)
+    rest = rest_joints(lengths)
+    assert min(rest[3, 2], rest[6, 2]) == pytest.approx(0.0)
+    assert rest[11, 0] > 0 > rest[14, 0]  # the left side at +X: the skeleton faces −Y
+    specs = skeleton_bones(rest)
+    assert [s.name for s in specs][:2] == ["Hips", "Chest"] and specs[-1].name == "Foot.R"
+    assert BY_NAME["forearm.L"].tail == 13
