@@ -1,0 +1,100 @@
+"""Foot contacts and foot locking (pure numpy).
+
+A foot is in contact while its ankle is near its lowest level and nearly still. Locking pins the ankle to
+one point for each contact (its mean position there), eases in and out over a few frames, and moves the
+knee by two-bone IK so that the thigh and shin keep their lengths and the knee its bend plane.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from blender_addon.retarget.bones import LANKLE, LHIP, LKNEE, RANKLE, RHIP, RKNEE
+from blender_addon.retarget.filters import gaussian_smooth
+from blender_addon.retarget.rotations import Array, normalize
+
+LEGS = {"L": (LHIP, LKNEE, LANKLE), "R": (RHIP, RKNEE, RANKLE)}
+
+
+@dataclass(frozen=True)
+class ContactOptions:
+    height_m: float = 0.06  # above the ankle's low level (its 5th percentile over the clip)
+    speed_m_s: float = 0.35
+    min_frames: int = 3  # shorter contacts are noise
+    blend_frames: int = 3  # easing in and out of a lock
+
+
+def runs(mask: Array) -> list[tuple[int, int]]:
+    """[start, end) of each run of True."""
+    padded = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def detect_contacts(ankle: Array, fps: float, options: ContactOptions | None = None) -> Array:
+    """[F] booleans: the ankle [F, 3] (metres, z up) is low and slow."""
+    options = options or ContactOptions()
+    # a light zero-phase smoothing first: frame-to-frame jitter of a few millimetres reads as speed
+    ankle = gaussian_smooth(np.asarray(ankle, np.float64), 0.06 * fps)
+    low = np.percentile(ankle[:, 2], 5)
+    speed = (
+        np.linalg.norm(np.gradient(ankle, axis=0), axis=-1) * fps if len(ankle) > 1 else np.zeros(len(ankle))
+    )
+    mask = (ankle[:, 2] - low < options.height_m) & (speed < options.speed_m_s)
+    out = np.zeros(len(mask), bool)
+    for start, end in runs(mask):
+        if end - start >= options.min_frames:
+            out[start:end] = True
+    return out
+
+
+def two_bone_ik(hip: Array, target: Array, pole: Array, thigh: float, shin: float) -> tuple[Array, Array]:
+    """Knee and ankle [F, 3] reaching for target with fixed segment lengths, bending towards pole."""
+    reach = target - hip
+    distance = np.linalg.norm(reach, axis=-1, keepdims=True)
+    u = reach / np.maximum(distance, 1e-9)
+    d = np.clip(distance, abs(thigh - shin) + 1e-6, thigh + shin - 1e-6)
+    along = (thigh**2 - shin**2 + d**2) / (2 * d)
+    height = np.sqrt(np.maximum(thigh**2 - along**2, 0.0))
+    side = pole - hip
+    side = side - np.sum(side * u, -1, keepdims=True) * u
+    bend = normalize(side)
+    knee = hip + along * u + height * bend
+    return knee, hip + d * u
+
+
+def lock_feet(
+    joints: Array, fps: float, options: ContactOptions | None = None
+) -> tuple[Array, dict[str, Array]]:
+    """Joints [F, 17, 3] with each planted ankle pinned, and the contact masks per side ("L", "R")."""
+    options = options or ContactOptions()
+    out = np.array(joints, dtype=np.float64)
+    contacts: dict[str, Array] = {}
+    for side, (hip, knee, ankle) in LEGS.items():
+        mask = detect_contacts(out[:, ankle], fps, options)
+        contacts[side] = mask
+        if not mask.any():
+            continue
+        target = out[:, ankle].copy()
+        weight = np.zeros(len(out))
+        for start, end in runs(mask):
+            pinned = out[start:end, ankle].mean(axis=0)
+            target[start:end] = pinned
+            weight[start:end] = 1.0
+            # ease in before and out after: the pin's pull fades linearly over blend_frames
+            for k in range(1, options.blend_frames + 1):
+                fade = 1.0 - k / (options.blend_frames + 1)
+                for frame in (start - k, end - 1 + k):
+                    if 0 <= frame < len(out) and fade > weight[frame]:
+                        weight[frame] = fade
+                        target[frame] = pinned
+        goal = out[:, ankle] + weight[:, None] * (target - out[:, ankle])
+        thigh = float(np.median(np.linalg.norm(out[:, knee] - out[:, hip], axis=-1)))
+        shin = float(np.median(np.linalg.norm(out[:, ankle] - out[:, knee], axis=-1)))
+        new_knee, new_ankle = two_bone_ik(out[:, hip], goal, out[:, knee], thigh, shin)
+        changed = weight > 0
+        out[changed, knee] = new_knee[changed]
+        out[changed, ankle] = new_ankle[changed]
+    return out, contacts
