@@ -82,7 +82,12 @@ def forward_kinematics(rest: RestPose, rotations: dict[str, np.ndarray]) -> dict
     posed: dict[str, np.ndarray] = {}
     for bone in rest.bones:
         r_b = bone.matrix[:3, :3] / np.linalg.norm(bone.matrix[:3, :3], axis=0)
-        local = rot.to_matrix(rotations[bone.name])
+        frames = len(next(iter(rotations.values())))
+        local = (
+            rot.to_matrix(rotations[bone.name])
+            if bone.name in rotations
+            else np.broadcast_to(np.eye(3), (frames, 3, 3))
+        )
         if bone.parent is None:
             posed[bone.name] = r_b @ local
         else:

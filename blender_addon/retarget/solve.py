@@ -62,7 +62,7 @@ class SolveOptions:
 class Motion:
     """Per-frame pose-bone values for one armature."""
 
-    rotations: dict[str, Array]  # rig bone → [F, 4] local quaternions (w, x, y, z), sign-continuous
+    rotations: dict[str, Array]  # mapped rig bone → [F, 4] local quaternions (w, x, y, z), sign-continuous
     root_bone: str
     root_location: Array  # [F, 3] the root pose bone's location (its rest-local space)
     scale: float  # world scale applied to the root trajectory (rig legs / observed legs)
@@ -132,8 +132,10 @@ def solve(
                 delta = rot.multiply(twist, delta)
             deltas[bone.name] = delta
 
-    rotations: dict[str, Array] = {}
+    rotations: dict[str, Array] = {}  # mapped bones only: the others keep an identity pose and ride along
     for bone in rest.bones:
+        if bone.name not in rig_of:
+            continue
         parent_delta = deltas[bone.parent] if bone.parent in deltas else rot.identity(frames)
         rb = np.broadcast_to(rest_q[bone.name], (frames, 4))
         local = rot.multiply(

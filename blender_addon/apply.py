@@ -1,0 +1,159 @@
+"""Turning a lift result into the scene: armatures (new or the selected rig), keyframes, camera, fps, range.
+
+The numerical work is in `retarget/`; this module only moves data between it and Blender.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from blender_addon.armature import build_generated, rest_pose
+from blender_addon.keyframes import write_motion
+from blender_addon.retarget.bones import (
+    GENERATED,
+    PRESETS,
+    BoneMapError,
+    detect_preset,
+    load_custom_map,
+    resolve,
+)
+from blender_addon.retarget.camera import blender_camera, fps_settings
+from blender_addon.retarget.prepare import MotionOptions, prepare
+from blender_addon.retarget.result_file import LiftResult, PersonTrack
+from blender_addon.retarget.rotations import Array
+from blender_addon.retarget.solve import SolveOptions, solve
+
+# Rigify generated rigs blend IK and FK per limb with these custom properties (1.0 = FK).
+RIGIFY_FK_SWITCHES = ("upper_arm_parent.L", "upper_arm_parent.R", "thigh_parent.L", "thigh_parent.R")
+
+
+class ApplyError(RuntimeError):
+    """The result cannot be applied; the message says what to change (select an armature, map bones…)."""
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    target: str = "NEW"  # NEW: an armature per person | SELECTED: retarget onto the active armature
+    bone_map: str = "AUTO"  # AUTO | GENERATED | RIGIFY_METARIG | RIGIFY_RIG | MIXAMO | CUSTOM
+    custom_map_path: str = ""
+    person: int = -1  # SELECTED: the person id to use; −1: the one seen longest
+    motion: MotionOptions = field(default_factory=MotionOptions)
+    video_path: str = ""  # shown behind the camera when it exists
+    make_camera: bool = True
+    set_scene: bool = True  # fps, frame range and resolution from the video
+
+
+@dataclass
+class ApplySummary:
+    armatures: list[str]
+    camera: str | None
+    frame_range: tuple[int, int]
+    warnings: list[str] = field(default_factory=list)
+
+
+def blender_frames(person: PersonTrack) -> Array:
+    """Video frame index i is Blender frame i + 1 (scenes start at frame 1)."""
+    return np.asarray(person.frames, dtype=np.float64) + 1.0
+
+
+def bone_map_for(obj: bpy.types.Object, options: ApplyOptions) -> dict[str, str]:
+    assert isinstance(obj.data, bpy.types.Armature)
+    names = [bone.name for bone in obj.data.bones]
+    try:
+        if options.bone_map == "CUSTOM":
+            chosen = load_custom_map(bpy.path.abspath(options.custom_map_path))
+        elif options.bone_map == "AUTO":
+            preset = detect_preset(names)
+            if preset is None:
+                raise ApplyError(
+                    f"'{obj.name}' matches no bone-map preset (generated, Rigify, Mixamo); pick a preset "
+                    "to see which bones are missing, or give a custom JSON map"
+                )
+            chosen = PRESETS[preset]
+        else:
+            chosen = PRESETS[options.bone_map]
+        return resolve(chosen, names)
+    except BoneMapError as error:
+        raise ApplyError(f"'{obj.name}': {error}") from None
+
+
+def apply_result(context: bpy.types.Context, result: LiftResult, options: ApplyOptions) -> ApplySummary:
+    if not result.people:
+        raise ApplyError(
+            "no people were found in the video (nothing to animate); try a lower detection threshold"
+        )
+    summary = ApplySummary([], None, (result.first_frame + 1, result.last_frame + 1), list(result.warnings))
+    scene = context.scene
+    assert scene is not None
+    if options.set_scene:
+        scene.render.fps, scene.render.fps_base = fps_settings(result.fps)
+        scene.frame_start, scene.frame_end = summary.frame_range
+        scene.render.resolution_x, scene.render.resolution_y = result.width, result.height
+        scene.render.resolution_percentage = 100
+    if options.target == "SELECTED":
+        target = context.active_object
+        if target is None or target.type != "ARMATURE":
+            raise ApplyError("select the armature to retarget onto (make it the active object)")
+        people = [p for p in result.people if p.id == options.person] if options.person >= 0 else []
+        if options.person >= 0 and not people:
+            raise ApplyError(
+                f"person {options.person} is not in the result; ids: {[p.id for p in result.people]}"
+            )
+        person = people[0] if people else max(result.people, key=lambda p: p.length)
+        bone_map = bone_map_for(target, options)
+        _animate(target, person, result.fps, bone_map, options)
+        for switch in RIGIFY_FK_SWITCHES:
+            pose_bone = target.pose.bones.get(switch) if target.pose else None
+            if pose_bone is not None and "IK_FK" in pose_bone:
+                pose_bone["IK_FK"] = 1.0
+        summary.armatures.append(target.name)
+    else:
+        for person in result.people:
+            obj = build_generated(context, f"Person.{person.id}", person.joints_world)
+            names = [bone.name for bone in obj.data.bones]  # type: ignore[union-attr]
+            _animate(obj, person, result.fps, resolve(GENERATED, names), options)
+            summary.armatures.append(obj.name)
+    if options.make_camera:
+        summary.camera = _camera(context, result, options.video_path).name
+    return summary
+
+
+def _animate(
+    obj: bpy.types.Object, person: PersonTrack, fps: float, bone_map: dict[str, str], options: ApplyOptions
+) -> None:
+    prepared = prepare(person.joints_world, fps, options.motion)
+    motion = solve(
+        prepared.joints, rest_pose(obj), bone_map, SolveOptions(root_motion=options.motion.root_motion)
+    )
+    write_motion(obj, motion, blender_frames(person), f"{obj.name} lift")
+
+
+def _camera(context: bpy.types.Context, result: LiftResult, video_path: str) -> bpy.types.Object:
+    settings = blender_camera(result.K, result.world_from_camera, result.width, result.height)
+    data = bpy.data.cameras.new("FinePOSE Camera")
+    data.sensor_fit = "HORIZONTAL"
+    data.sensor_width = settings.sensor_width_mm
+    data.lens = settings.lens_mm
+    data.shift_x, data.shift_y = settings.shift_x, settings.shift_y
+    data.clip_end = 1000.0
+    obj = bpy.data.objects.new("FinePOSE Camera", data)
+    obj.matrix_world = Matrix(settings.matrix_world.tolist())  # both list rows
+    scene = context.scene
+    assert scene is not None
+    scene.collection.objects.link(obj)
+    scene.camera = obj
+    path = Path(bpy.path.abspath(video_path)) if video_path else None
+    if path is not None and path.is_file():
+        clip = bpy.data.movieclips.load(str(path), check_existing=True)
+        background = data.background_images.new()
+        background.source = "MOVIE_CLIP"
+        background.clip = clip
+        background.alpha = 1.0
+        data.show_background_images = True
+        clip.frame_start = 1
+    return obj
