@@ -12,9 +12,9 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from blender_addon.armature import build_generated, rest_pose
-from blender_addon.keyframes import write_motion
-from blender_addon.retarget.bones import (
+from .armature import build_generated, rest_pose
+from .keyframes import write_motion
+from .retarget.bones import (
     GENERATED,
     PRESETS,
     BoneMapError,
@@ -22,11 +22,11 @@ from blender_addon.retarget.bones import (
     load_custom_map,
     resolve,
 )
-from blender_addon.retarget.camera import blender_camera, fps_settings
-from blender_addon.retarget.prepare import MotionOptions, prepare
-from blender_addon.retarget.result_file import LiftResult, PersonTrack
-from blender_addon.retarget.rotations import Array
-from blender_addon.retarget.solve import SolveOptions, solve
+from .retarget.camera import blender_camera, fps_settings
+from .retarget.prepare import MotionOptions, prepare
+from .retarget.result_file import LiftResult, PersonTrack
+from .retarget.rotations import Array
+from .retarget.solve import SolveOptions, solve
 
 # Rigify generated rigs blend IK and FK per limb with these custom properties (1.0 = FK).
 RIGIFY_FK_SWITCHES = ("upper_arm_parent.L", "upper_arm_parent.R", "thigh_parent.L", "thigh_parent.R")

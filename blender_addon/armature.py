@@ -5,9 +5,9 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from blender_addon.retarget.generated import median_lengths, rest_joints, skeleton_bones
-from blender_addon.retarget.rotations import Array
-from blender_addon.retarget.solve import RestBone, RestPose
+from .retarget.generated import median_lengths, rest_joints, skeleton_bones
+from .retarget.rotations import Array
+from .retarget.solve import RestBone, RestPose
 
 
 def rest_pose(obj: bpy.types.Object) -> RestPose:

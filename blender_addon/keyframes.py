@@ -11,8 +11,8 @@ from typing import Any
 import bpy
 import numpy as np
 
-from blender_addon.retarget.rotations import Array
-from blender_addon.retarget.solve import Motion
+from .retarget.rotations import Array
+from .retarget.solve import Motion
 
 SLOTTED_ACTIONS = bpy.app.version >= (4, 4, 0)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from blender_addon.retarget.rotations import Array
+from .rotations import Array
 
 SENSOR_WIDTH_MM = 36.0
 # OpenCV camera axes (x right, y down, z forward) → Blender's (x right, y up, looking down −z)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from blender_addon.retarget.bones import LANKLE, LHIP, LKNEE, RANKLE, RHIP, RKNEE
-from blender_addon.retarget.filters import gaussian_smooth
-from blender_addon.retarget.rotations import Array, normalize
+from .bones import LANKLE, LHIP, LKNEE, RANKLE, RHIP, RKNEE
+from .filters import gaussian_smooth
+from .rotations import Array, normalize
 
 LEGS = {"L": (LHIP, LKNEE, LANKLE), "R": (RHIP, RKNEE, RANKLE)}
 

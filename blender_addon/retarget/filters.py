@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from blender_addon.retarget.rotations import Array
+from .rotations import Array
 
 
 def gaussian_smooth(values: Array, sigma_frames: float) -> Array:

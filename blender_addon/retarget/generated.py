@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from blender_addon.retarget import rotations as rot
-from blender_addon.retarget.bones import (
+from . import rotations as rot
+from .bones import (
     GENERATED,
     HEAD,
     HIP,
@@ -30,7 +30,7 @@ from blender_addon.retarget.bones import (
     SPINE,
     THORAX,
 )
-from blender_addon.retarget.rotations import Array
+from .rotations import Array
 
 # parent of each generated bone (logical names)
 PARENTS = {

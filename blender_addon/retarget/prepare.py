@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from blender_addon.retarget.bones import LANKLE, RANKLE
-from blender_addon.retarget.contacts import ContactOptions, lock_feet
-from blender_addon.retarget.filters import gaussian_smooth, strength_to_sigma
-from blender_addon.retarget.rotations import Array
+from .bones import LANKLE, RANKLE
+from .contacts import ContactOptions, lock_feet
+from .filters import gaussian_smooth, strength_to_sigma
+from .rotations import Array
 
 # The ankle joint's height over the floor when the foot is flat (the server's placement uses the same).
 ANKLE_HEIGHT_M = 0.08

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from blender_addon.retarget.rotations import Array
+from .rotations import Array
 
 SCHEMA_PREFIX = "finepose.result/"
 MAJOR = 1

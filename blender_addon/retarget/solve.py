@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from blender_addon.retarget import rotations as rot
-from blender_addon.retarget.bones import BY_NAME, HIP, LHIP, LSHOULDER, RHIP, RSHOULDER, SPINE
-from blender_addon.retarget.rotations import Array
+from . import rotations as rot
+from .bones import BY_NAME, HIP, LHIP, LSHOULDER, RHIP, RSHOULDER, SPINE
+from .rotations import Array
 
 
 @dataclass(frozen=True)

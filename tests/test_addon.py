@@ -1,0 +1,189 @@
+"""The add-on as Blender runs it (the bpy 5.0.1 wheel): registration, the extension zip, and the Lift operator
+end to end against a real `python -m server` on 127.0.0.1 (threaded with the timer poller, synchronous in
+background mode), its errors, cancelling, and starting a local server itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+bpy = pytest.importorskip("bpy", reason="the bpy wheel is installed by `make setup` (extra 'dev')")
+import addon_utils  # noqa: E402
+
+from blender_addon import operators  # noqa: E402
+from blender_addon.client import ServerClient  # noqa: E402
+from blender_addon.job import LiftJob  # noqa: E402
+from blender_addon.properties import apply_options, server_options  # noqa: E402
+from tests.conftest import REPO_ROOT  # noqa: E402
+from tests.server_process import ServerProcess, free_port  # noqa: E402
+
+pytestmark = [pytest.mark.blender, pytest.mark.server]
+SAMPLE = REPO_ROOT / "samples/office_walk.mp4"
+
+
+@pytest.fixture(scope="module")
+def server(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with ServerProcess(tiny_checkpoint, tmp_path_factory.mktemp("addon-server") / "work") as process:
+        yield process
+
+
+@pytest.fixture()
+def addon() -> Iterator[Any]:
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    addon_utils.enable("blender_addon", default_set=True, handle_error=None)
+    prefs = bpy.context.preferences.addons["blender_addon"].preferences
+    yield prefs
+    operators.LOCAL_SERVER.stop()
+    addon_utils.disable("blender_addon", default_set=True)
+
+
+def settings_for_sample(start: int = 10, end: int = 40, preset: str = "fast") -> Any:
+    settings = bpy.context.scene.finepose
+    settings.video_path = str(SAMPLE)
+    settings.frame_start, settings.frame_end, settings.preset = start, end, preset
+    settings.action = "walking"
+    return settings
+
+
+def test_register_and_unregister_cleanly() -> None:
+    for _ in range(2):  # twice: unregistering must leave nothing that breaks the next registration
+        addon_utils.enable("blender_addon", default_set=True, handle_error=None)
+        assert hasattr(bpy.types, "VIEW3D_PT_finepose_lift") and hasattr(bpy.types.Scene, "finepose")
+        assert bpy.types.VIEW3D_PT_finepose_lift.bl_category == "FinePOSE"
+        assert bpy.types.VIEW3D_PT_finepose_lift.bl_label == "Lift Video to Armature"
+        prefs = bpy.context.preferences.addons["blender_addon"].preferences
+        assert prefs.server_url == "http://127.0.0.1:8765" and prefs.autostart
+        assert Path(prefs.python_path) == REPO_ROOT / ".venv/bin/python"
+        addon_utils.disable("blender_addon", default_set=True)
+        assert not hasattr(bpy.types, "VIEW3D_PT_finepose_lift") and not hasattr(bpy.types.Scene, "finepose")
+        assert not hasattr(bpy.types, "FINEPOSE_OT_lift")
+
+
+def test_the_extension_zip_installs_in_blender(tmp_path: Path) -> None:
+    manifest = tomllib.loads((REPO_ROOT / "blender_addon/blender_manifest.toml").read_text())
+    assert manifest["schema_version"] == "1.0.0" and manifest["blender_version_min"] == "4.2.0"
+    assert set(manifest["permissions"]) == {"network", "files"}
+    build = subprocess.run(
+        [sys.executable, "scripts/build_extension.py", "--out", str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    package = Path(build.stdout.strip())
+    assert package.name == f"finepose_lift-{manifest['version']}.zip"
+    # a fresh Blender user folder, so that the developer's own Blender is untouched
+    script = (
+        "import bpy\n"
+        f"print(bpy.ops.extensions.package_install_files(filepath={str(package)!r}, repo='user_default', "
+        "enable_on_install=True))\n"
+        "print('panel', hasattr(bpy.types, 'VIEW3D_PT_finepose_lift'))\n"
+        "prefs = bpy.context.preferences.addons['bl_ext.user_default.finepose_lift'].preferences\n"
+        "print('project', prefs.project_dir)\n"
+    )
+    env = {"BLENDER_USER_RESOURCES": str(tmp_path / "blender"), "PATH": "/usr/bin:/bin"}
+    installed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert "{'FINISHED'}" in installed.stdout, installed.stdout + installed.stderr
+    assert "panel True" in installed.stdout and f"project {REPO_ROOT}" in installed.stdout
+    assert (tmp_path / "blender/extensions/user_default/finepose_lift/retarget/solve.py").is_file()
+
+
+def test_lift_operator_end_to_end(server: ServerProcess, addon: Any) -> None:
+    addon.server_url, addon.autostart = server.url, False
+    settings_for_sample()
+    bpy.ops.ed.undo_push(message="before")
+    assert bpy.ops.finepose.lift() == {"FINISHED"}  # background mode: synchronous
+    state = bpy.context.window_manager.finepose_job
+    assert not state.running and not state.is_error and state.progress == 1.0, state.message
+    people = [o for o in bpy.data.objects if o.name.startswith("Person.")]
+    assert people and all(o.type == "ARMATURE" and o.animation_data.action for o in people)
+    assert state.message.startswith(people[0].name) and "animated over frames" in state.message
+    camera = bpy.data.objects["FinePOSE Camera"]
+    assert camera.data.background_images[0].clip.filepath.endswith("office_walk.mp4")
+    scene = bpy.context.scene
+    assert scene.frame_start >= 11 and scene.frame_end <= 40 and scene.render.resolution_x == 768
+    bpy.ops.ed.undo()  # one step undoes the whole lift
+    assert not [o for o in bpy.data.objects if o.name.startswith("Person.")]
+
+
+def test_threaded_job_with_the_timer_poller_and_cancel(server: ServerProcess, addon: Any) -> None:
+    settings = settings_for_sample()
+    client = ServerClient(server.url)
+    state = bpy.context.window_manager.finepose_job
+    job = LiftJob(SAMPLE, server_options(settings), client, operators.LOCAL_SERVER, None)
+    poller = operators.JobPoller(job, apply_options(settings, str(SAMPLE)))
+    state.running = True
+    job.start()
+    stages = []
+    deadline = time.monotonic() + 120
+    while poller() is not None and time.monotonic() < deadline:  # what bpy.app.timers does in the UI
+        stages.append(state.stage)
+        time.sleep(0.05)
+    assert not state.running and not state.is_error, state.message
+    assert "detect" in stages and state.stage == "done"  # (quick stages can pass between two polls)
+    assert [o for o in bpy.data.objects if o.name.startswith("Person.")]
+
+    settings.frame_start, settings.frame_end, settings.preset = 0, 0, "best"  # a long job, then cancel
+    job = LiftJob(SAMPLE, server_options(settings), client, operators.LOCAL_SERVER, None)
+    poller = operators.JobPoller(job, apply_options(settings, str(SAMPLE)))
+    state.running, state.cancel_requested = True, False
+    job.start()
+    deadline = time.monotonic() + 120
+    while poller() is not None and time.monotonic() < deadline:
+        if state.stage == "detect":
+            state.cancel_requested = True  # what the Cancel button does
+        time.sleep(0.05)
+    assert state.stage == "cancelled" and not state.is_error
+    assert client.status(job.job_id)["state"] == "cancelled"
+
+
+def test_errors_reach_the_user(addon: Any, tmp_path: Path) -> None:
+    # an operator's ERROR report reaches a Python caller as RuntimeError (and the user as a report)
+    settings = bpy.context.scene.finepose
+    settings.video_path = ""
+    with pytest.raises(RuntimeError, match="choose a video file first"):
+        bpy.ops.finepose.lift()
+    settings.video_path = str(tmp_path / "missing.mp4")
+    with pytest.raises(RuntimeError, match="does not exist"):
+        bpy.ops.finepose.lift()
+    settings_for_sample()
+    state = bpy.context.window_manager.finepose_job
+    addon.server_url, addon.autostart = f"http://127.0.0.1:{free_port()}", False
+    with pytest.raises(RuntimeError, match="no FinePOSE server answers"):
+        bpy.ops.finepose.lift()
+    assert state.is_error and not state.running and "make serve" in state.message  # the panel shows it
+    addon.autostart, addon.python_path = True, str(tmp_path / "no-python")
+    with pytest.raises(RuntimeError, match=r"auto-start failed.*no-python"):
+        bpy.ops.finepose.lift()
+    # a selected rig without the bones is refused before anything is uploaded, naming the bones
+    armature = bpy.data.armatures.new("Bare")
+    rig = bpy.data.objects.new("Bare", armature)
+    bpy.context.scene.collection.objects.link(rig)
+    bpy.context.view_layer.objects.active = rig
+    settings.target, settings.bone_map = "SELECTED", "MIXAMO"
+    with pytest.raises(RuntimeError, match=r"mixamorig:Hips \(pelvis\)"):
+        bpy.ops.finepose.lift()
+
+
+def test_the_addon_starts_a_local_server_when_none_answers(
+    addon: Any, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    addon.server_url, addon.autostart, addon.python_path = f"http://127.0.0.1:{port}", True, sys.executable
+    addon.project_dir = str(REPO_ROOT)
+    addon.server_args = f"--checkpoint {tiny_checkpoint} --device cpu --workdir {tmp_path / 'work'}"
+    settings_for_sample(start=10, end=20)
+    assert bpy.ops.finepose.lift() == {"FINISHED"}, bpy.context.window_manager.finepose_job.message
+    assert operators.LOCAL_SERVER.running
+    assert ServerClient(addon.server_url).health()["model"].startswith("tiny@")
+    operators.LOCAL_SERVER.stop()  # also done at unregister and when Blender exits
+    assert not operators.LOCAL_SERVER.running
