@@ -23,7 +23,7 @@ from .retarget.bones import (
     resolve,
 )
 from .retarget.camera import blender_camera, fps_settings
-from .retarget.prepare import MotionOptions, prepare
+from .retarget.prepare import MotionOptions, floor_offset, prepare
 from .retarget.result_file import LiftResult, PersonTrack
 from .retarget.rotations import Array
 from .retarget.solve import SolveOptions, solve
@@ -88,6 +88,9 @@ def apply_result(context: bpy.types.Context, result: LiftResult, options: ApplyO
             "no people were found in the video (nothing to animate); try a lower detection threshold"
         )
     summary = ApplySummary([], None, (result.first_frame + 1, result.last_frame + 1), list(result.warnings))
+    # one vertical shift for everyone and the camera: each person's feet land on the floor as well as the
+    # placement allows, and the armatures still overlay the footage through the camera
+    z_offset = floor_offset([p.joints_world for p in result.people]) if options.motion.put_on_floor else 0.0
     scene = context.scene
     assert scene is not None
     if options.set_scene:
@@ -106,7 +109,7 @@ def apply_result(context: bpy.types.Context, result: LiftResult, options: ApplyO
             )
         person = people[0] if people else max(result.people, key=lambda p: p.length)
         bone_map = bone_map_for(target, options)
-        _animate(target, person, result.fps, bone_map, options)
+        _animate(target, person, result.fps, bone_map, options, z_offset)
         for switch in RIGIFY_FK_SWITCHES:
             pose_bone = target.pose.bones.get(switch) if target.pose else None
             if pose_bone is not None and "IK_FK" in pose_bone:
@@ -116,25 +119,34 @@ def apply_result(context: bpy.types.Context, result: LiftResult, options: ApplyO
         for person in result.people:
             obj = build_generated(context, f"Person.{person.id}", person.joints_world)
             names = [bone.name for bone in obj.data.bones]  # type: ignore[union-attr]
-            _animate(obj, person, result.fps, resolve(GENERATED, names), options)
+            _animate(obj, person, result.fps, resolve(GENERATED, names), options, z_offset)
             summary.armatures.append(obj.name)
     if options.make_camera:
-        summary.camera = _camera(context, result, options.video_path).name
+        summary.camera = _camera(context, result, options.video_path, z_offset).name
     return summary
 
 
 def _animate(
-    obj: bpy.types.Object, person: PersonTrack, fps: float, bone_map: dict[str, str], options: ApplyOptions
+    obj: bpy.types.Object,
+    person: PersonTrack,
+    fps: float,
+    bone_map: dict[str, str],
+    options: ApplyOptions,
+    z_offset: float,
 ) -> None:
-    prepared = prepare(person.joints_world, fps, options.motion)
+    prepared = prepare(person.joints_world, fps, options.motion, z_offset)
     motion = solve(
         prepared.joints, rest_pose(obj), bone_map, SolveOptions(root_motion=options.motion.root_motion)
     )
     write_motion(obj, motion, blender_frames(person), f"{obj.name} lift")
 
 
-def _camera(context: bpy.types.Context, result: LiftResult, video_path: str) -> bpy.types.Object:
-    settings = blender_camera(result.K, result.world_from_camera, result.width, result.height)
+def _camera(
+    context: bpy.types.Context, result: LiftResult, video_path: str, z_offset: float
+) -> bpy.types.Object:
+    world_from_camera = result.world_from_camera.copy()
+    world_from_camera[2, 3] += z_offset
+    settings = blender_camera(result.K, world_from_camera, result.width, result.height)
     data = bpy.data.cameras.new("FinePOSE Camera")
     data.sensor_fit = "HORIZONTAL"
     data.sensor_width = settings.sensor_width_mm

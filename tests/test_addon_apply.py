@@ -5,6 +5,7 @@ foot locking and undo. Bone directions are read back from Blender's own evaluate
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from blender_addon.retarget.contacts import runs, two_bone_ik  # noqa: E402
 from blender_addon.retarget.generated import rest_joints  # noqa: E402
 from blender_addon.retarget.prepare import MotionOptions  # noqa: E402
 from blender_addon.retarget.result_file import parse_result  # noqa: E402
+from tests.conftest import REPO_ROOT  # noqa: E402
 from tests.test_retarget import LENGTHS, MIXAMO_LIKE, posed_joints  # noqa: E402
 
 pytestmark = pytest.mark.blender
@@ -290,3 +292,31 @@ def test_camera_matches_the_intrinsics_and_looks_at_the_people() -> None:
     assert np.allclose(np.array(camera.matrix_world)[:3, 3], [0.0, -4.0, 1.2])
     # Blender cameras look down their −Z: here along +Y, towards the people at y ≈ 0
     assert np.allclose(np.array(camera.matrix_world)[:3, 2], [0.0, -1.0, 0.0], atol=1e-6)
+
+
+def test_preview_render_overlays_the_armature_where_the_camera_sees_it(tmp_path: Path) -> None:
+    from blender_addon.preview import PERSON_COLOURS, add_bone_meshes, add_video_backdrop, render_still
+
+    joints = posed_joints(5, amplitude=0.2)
+    result = parse_result(result_document([joints]))
+    sample = str(REPO_ROOT / "samples/office_walk.mp4")
+    summary = apply_result(bpy.context, result, ApplyOptions(motion=EXACT, video_path=sample))
+    add_bone_meshes(bpy.context, bpy.data.objects["Person.0"])
+    add_video_backdrop(bpy.context, bpy.data.objects[summary.camera], sample, 136)
+    bpy.context.scene.render.resolution_percentage = 50
+    path = render_still(bpy.context, tmp_path / "preview.png", 3)
+    image = bpy.data.images.load(str(path))
+    width, height = image.size
+    pixels = np.array(image.pixels[:]).reshape(height, width, 4)[::-1, :, :3]  # rows from the top
+    # the middle of the chest bone, projected with the result's own camera (a pinhole; half resolution)
+    world_from_camera = np.array(result.world_from_camera)
+    point = 0.5 * (joints[2, 7] + joints[2, 8])
+    camera_point = np.linalg.inv(world_from_camera) @ np.append(point, 1.0)
+    u, v = (result.K @ camera_point[:3])[:2] / camera_point[2] / 2
+    patch = pixels[int(v) - 1 : int(v) + 2, int(u) - 1 : int(u) + 2].reshape(-1, 3)
+    linear = np.array(PERSON_COLOURS[0])
+    colour = np.where(linear > 0.0031308, 1.055 * linear ** (1 / 2.4) - 0.055, 12.92 * linear)  # PNG is sRGB
+    assert np.min(np.linalg.norm(patch - colour, axis=-1)) < 0.15, patch
+    # and the video is behind it: away from the person the picture is not the person's colour
+    corner = pixels[5:15, 5:15].reshape(-1, 3)
+    assert np.linalg.norm(corner.mean(0) - colour) > 0.3

@@ -18,7 +18,7 @@ ANKLE_HEIGHT_M = 0.08
 @dataclass(frozen=True)
 class MotionOptions:
     root_motion: bool = True  # keep the walk across the room; False: in place
-    put_on_floor: bool = True  # lowest planted ankle at ankle height over z = 0
+    put_on_floor: bool = True  # lowest planted ankles at ankle height over z = 0 (people and camera move)
     foot_locking: bool = True
     smoothing: float = 0.3  # 0 (off) to 1 (a Gaussian of 0.1 s)
 
@@ -33,14 +33,25 @@ class PreparedMotion:
     contacts: dict[str, Array]  # "L"/"R" → [F] booleans (empty without foot locking)
 
 
-def prepare(joints_world: Array, fps: float, options: MotionOptions | None = None) -> PreparedMotion:
+def floor_offset(people: list[Array]) -> float:
+    """The height to add to everyone (and to the camera, so that the overlay on the video still holds) for
+    the lowest planted ankles to sit at ankle height over z = 0."""
+    lowest = [np.minimum(joints[:, LANKLE, 2], joints[:, RANKLE, 2]) for joints in people if len(joints)]
+    if not lowest:
+        return 0.0
+    return ANKLE_HEIGHT_M - float(np.percentile(np.concatenate(lowest), 5))
+
+
+def prepare(
+    joints_world: Array, fps: float, options: MotionOptions | None = None, z_offset: float = 0.0
+) -> PreparedMotion:
+    """Smoothing, the floor offset (see floor_offset; applied when options.put_on_floor) and foot locking."""
     options = options or MotionOptions()
     joints = np.array(joints_world, dtype=np.float64)
     if options.smoothing > 0:
         joints = gaussian_smooth(joints, strength_to_sigma(options.smoothing, fps))
     if options.put_on_floor:
-        lowest = np.minimum(joints[:, LANKLE, 2], joints[:, RANKLE, 2])
-        joints[..., 2] += ANKLE_HEIGHT_M - float(np.percentile(lowest, 5))
+        joints[..., 2] += z_offset
     contacts: dict[str, Array] = {}
     if options.foot_locking and len(joints) >= 3:
         joints, contacts = lock_feet(joints, fps, ContactOptions())
