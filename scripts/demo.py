@@ -2,8 +2,8 @@
 
 Built: decoding, MediaPipe detection, tracking, FinePOSE lifting with the committed checkpoint, placement
 in 3D and the finepose.result/1 JSON. The preview draws the 3D joints, projected back into the camera,
-over a frame of the clip. The Blender side (the add-on, the .blend) is listed as not built yet rather than
-faked; the local server (`make serve`) runs this same job for clients over HTTP.
+over a frame of the clip. The headless batch and its .blend are listed as not built yet rather than faked;
+the local server (`make serve`) runs this same job for clients over HTTP, and the Blender add-on applies it.
 
 Usage: python scripts/demo.py [--video PATH] [--out DIR] [--preset fast|balanced|best]
 """
@@ -27,7 +27,6 @@ from finepose_core.pipeline import QUALITY_PRESETS, JobOptions, Pipeline, Pipeli
 REPO = Path(__file__).resolve().parents[1]
 
 NOT_BUILT = [
-    ("the Blender add-on: armatures, keyframes, camera", "issue 7"),
     ("the headless batch script and the .blend file", "issue 8"),
 ]
 

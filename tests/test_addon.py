@@ -146,6 +146,15 @@ def test_threaded_job_with_the_timer_poller_and_cancel(server: ServerProcess, ad
     assert client.status(job.job_id)["state"] == "cancelled"
 
 
+def test_a_failed_job_shows_the_servers_message(server: ServerProcess, addon: Any) -> None:
+    addon.server_url, addon.autostart = server.url, False
+    settings_for_sample(start=100_000, end=0)
+    with pytest.raises(RuntimeError, match=r"the job failed: .*past the end"):
+        bpy.ops.finepose.lift()
+    state = bpy.context.window_manager.finepose_job
+    assert state.is_error and state.stage == "failed" and not state.running
+
+
 def test_errors_reach_the_user(addon: Any, tmp_path: Path) -> None:
     # an operator's ERROR report reaches a Python caller as RuntimeError (and the user as a report)
     settings = bpy.context.scene.finepose
