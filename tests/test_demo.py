@@ -28,7 +28,7 @@ def test_demo_writes_a_result_and_a_preview(tmp_path: Path) -> None:
     assert len(document["people"]) == 1 and 120 <= len(document["people"][0]["frames"]) <= 136
     assert (tmp_path / "preview.png").stat().st_size > 10_000
     assert str(tmp_path / "result.json") in result.stdout
-    assert "Not built yet" in result.stdout and "Blender add-on" in result.stdout
+    assert "Not built yet" in result.stdout and "headless batch" in result.stdout
 
 
 def test_demo_reports_a_missing_video_without_a_traceback(tmp_path: Path) -> None:
