@@ -10,15 +10,16 @@
     python scripts/batch.py -- ...            (the same with the bpy wheel, e.g. the project's .venv)
 
 Runs synchronously (timers do not fire in `blender -b -P`); talks to the server at --server or starts one
-from the project's .venv. --video also takes a folder or a glob: every video is processed, a failing one is
-reported and skipped, a summary table ends the run, and the exit code is 1 when any failed (2 for bad
-arguments).
+from the project's .venv. Next to each OUT.blend it writes OUT.json, the server's finepose.result/1.
+--video also takes a folder or a glob: every video is processed, a failing one is reported and skipped, a
+summary table ends the run, and the exit code is 1 when any failed (2 for bad arguments).
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
 import re
 import sys
@@ -209,9 +210,11 @@ def process(
         raise BatchError(final[-1].text if final else "the job ended without an answer")
     result = parse_result(final[-1].document)
     summary = apply_result(context, result, options)
-    outputs: list[Path] = []
     blend = output_blend(args, video, several)
     blend.parent.mkdir(parents=True, exist_ok=True)
+    result_json = blend.with_suffix(".json")  # the finepose.result/1 document, next to the .blend
+    result_json.write_text(json.dumps(final[-1].document), encoding="utf-8")
+    outputs: list[Path] = [result_json]
     for name in summary.armatures:
         armature = bpy.data.objects[name]
         if args.export_fbx:

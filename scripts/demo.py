@@ -1,9 +1,9 @@
-"""`make demo`: run the main job on the bundled sample clip, as far as it is built, and say where it stopped.
+"""`make demo`: the headless batch on the bundled sample clip, then where everything is.
 
-Built: decoding, MediaPipe detection, tracking, FinePOSE lifting with the committed checkpoint, placement
-in 3D and the finepose.result/1 JSON. The preview draws the 3D joints, projected back into the camera,
-over a frame of the clip. The headless batch and its .blend are listed as not built yet rather than faked;
-the local server (`make serve`) runs this same job for clients over HTTP, and the Blender add-on applies it.
+It runs scripts/batch.py with the bpy wheel of the project's .venv: a local FinePOSE server is started on a
+free port (and stopped at the end), the clip is lifted, and the batch writes a .blend (armature, camera with
+the video behind it, scene range and fps), the result JSON, an FBX and a BVH of the person, and a Workbench
+preview of the armature over the video.
 
 Usage: python scripts/demo.py [--video PATH] [--out DIR] [--preset fast|balanced|best]
 """
@@ -11,77 +11,74 @@ Usage: python scripts/demo.py [--video PATH] [--out DIR] [--preset fast|balanced
 from __future__ import annotations
 
 import argparse
-import logging
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
-import cv2
-
-from finepose_core.detect.video import iter_frames
-from finepose_core.draw import draw_skeleton
-from finepose_core.geometry.camera import project
-from finepose_core.lift import StageBars
-from finepose_core.model.prompts import Prompts
-from finepose_core.pipeline import QUALITY_PRESETS, JobOptions, Pipeline, PipelineError
-
 REPO = Path(__file__).resolve().parents[1]
 
-NOT_BUILT = [
-    ("the headless batch script and the .blend file", "issue 8"),
-]
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--video", type=Path, default=REPO / "samples/office_walk.mp4")
     parser.add_argument("--out", type=Path, default=REPO / "out/demo")
-    parser.add_argument("--preset", default="balanced", choices=list(QUALITY_PRESETS))
+    parser.add_argument("--preset", default="balanced", choices=["fast", "balanced", "best"])
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-
-    bars = StageBars(enabled=True)
-    try:
-        pipeline = Pipeline()
-        result = pipeline.run(
-            args.video, JobOptions(prompts=Prompts(action="walk"), preset=args.preset), bars
-        )
-    except (PipelineError, ValueError) as error:
-        bars.close()
-        print(f"error: {error}", file=sys.stderr)
+    if not args.video.is_file():
+        print(f"error: {args.video}: no such file", file=sys.stderr)
         return 1
-    bars.close()
-    args.out.mkdir(parents=True, exist_ok=True)
-    result_path = args.out / "result.json"
-    result.write_json(result_path)
-
-    # preview: the middle frame of the first person, with the lifted 3D projected back into the camera
-    preview_path = args.out / "preview.png"
-    if result.people:
-        person = result.people[0]
-        row = len(person.frames) // 2
-        wanted = person.frames[row]
-        _, frame = next(iter_frames(args.video, wanted, wanted + 1))
-        for other in result.people:
-            if wanted in other.frames:
-                joints = project(other.joints3d_camera[other.frames.index(wanted)], result.camera.K)
-                frame = draw_skeleton(frame, joints, label=f"person {other.id}")
-        cv2.imwrite(str(preview_path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-
-    print()
-    video = result.video
-    print(f"FinePOSE demo on {args.video} ({video.width}x{video.height}, {video.fps:.0f} fps)")
-    frames = ", ".join(f"person {p.id}: {len(p.frames)} frames" for p in result.people) or "nobody"
-    model = result.model
-    print(f"  people: {frames}; model {model.checkpoint} (H={model.hypotheses}, K={model.steps})")
-    print("  timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
-    print(f"  result (finepose.result/1 JSON): {result_path}")
-    if result.people:
-        print(f"  preview (the 3D joints projected back on a frame): {preview_path}")
-    for warning in result.warnings:
-        print(f"  warning: {warning}")
-    print("Not built yet, so not run (no output is faked):")
-    for what, where in NOT_BUILT:
-        print(f"  - {what} ({where})")
+    out = args.out.resolve()
+    stem = args.video.stem
+    command = [
+        sys.executable,
+        str(REPO / "scripts/batch.py"),
+        "--",
+        "--video",
+        str(args.video),
+        "--out",
+        str(out / f"{stem}.blend"),
+        "--preset",
+        args.preset,
+        "--action",
+        "walking",
+        "--export-fbx",
+        str(out / "fbx"),
+        "--export-bvh",
+        str(out / "bvh"),
+        "--preview",
+        str(out / "preview.png"),
+        "--server",
+        f"http://127.0.0.1:{free_port()}",  # its own server, whatever else runs on this machine
+    ]
+    print(f"FinePOSE demo: {args.video.name} → {out}", flush=True)
+    batch = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    written = [
+        line.split("wrote ", 1)[1] for line in batch.stdout.splitlines() if line.strip().startswith("wrote ")
+    ]
+    summary = [line for line in batch.stdout.splitlines() if line.strip().startswith(("ok:", "FAILED:"))]
+    if batch.returncode != 0 or not written:
+        print(batch.stdout[-3000:], file=sys.stderr)
+        print(batch.stderr[-3000:], file=sys.stderr)
+        print("error: the batch failed (its output is above)", file=sys.stderr)
+        return 1
+    for line in summary:
+        print(f"  {line.strip()}")
+    labels = {".blend": "Blender file", ".json": "result (finepose.result/1)", ".fbx": "FBX", ".bvh": "BVH"}
+    for path in written:
+        suffix = Path(path).suffix
+        label = "preview (Workbench, armature over the video)" if suffix == ".png" else labels.get(suffix, "")
+        print(f"  {label}: {path}")
+    print(
+        "Open the .blend in Blender 4.2+ and look through its camera (Numpad 0): the armature is on the clip."
+    )
     return 0
 
 

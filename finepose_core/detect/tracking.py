@@ -9,7 +9,8 @@ detection's, in units of the track's body size; pairs above `max_cost` are not m
 - Death with hysteresis: a confirmed track survives `max_gap_seconds` without detections; after that it
   is lost. Gaps it survived are filled by linear interpolation, flagged and given low confidence.
 - Re-entry: when a new track is confirmed, it takes the id of a track lost within `reentry_seconds` whose
-  body proportions (ratios of 2D limb lengths, robust over the frames seen) are similar enough.
+  body proportions (ratios of 2D limb lengths, robust over the frames seen) are similar enough, or only
+  roughly similar but where that person could have walked to in the meantime.
 - Tracks seen in fewer than `min_frames` frames are dropped at the end.
 """
 
@@ -32,6 +33,12 @@ class TrackerConfig:
     max_gap_seconds: float = 1.0  # how long a confirmed track may go unseen
     reentry_seconds: float = 10.0  # how long a lost track can be taken up again
     reentry_max_difference: float = 0.12  # body-proportion signature distance for re-entry
+    # A signature from a few frames after an occlusion is noisy (and people can be built alike): a looser
+    # match is accepted when the person reappears where they could have walked to (in body sizes per second
+    # since last seen) at about the size they had (a similar distance from the camera).
+    reentry_loose_difference: float = 0.25
+    reentry_max_speed: float = 1.5
+    reentry_max_size_ratio: float = 1.25
     min_frames: int = 5  # shorter tracks are dropped
     gap_confidence: float = 0.2  # confidence scale of interpolated frames
 
@@ -157,6 +164,20 @@ class Tracker:
         self.lost = [track for track in self.lost if track.last_frame >= horizon]
         return [assigned[d].id if d in assigned and assigned[d].confirmed else -1 for d in range(len(joints))]
 
+    def _reentry_speed(self, lost: Track, track: Track) -> float:
+        """How fast the lost person would have moved to where the new track starts (body sizes per second)."""
+        seconds = max(track.frames[0] - lost.last_frame, 1) / self.fps
+        distance = float(
+            np.linalg.norm(np.mean(track.keypoints[0], axis=0) - np.mean(lost.keypoints[-1], axis=0))
+        )
+        return distance / max(lost.size(), 1.0) / seconds
+
+    @staticmethod
+    def _size_ratio(lost: Track, track: Track) -> float:
+        """The larger of the two body sizes over the smaller (1 = the same size in the image)."""
+        a, b = max(lost.size(), 1.0), max(track.size(), 1.0)
+        return max(a, b) / min(a, b)
+
     def _confirm(self, track: Track) -> None:
         track.confirmed = True
         signature = track.signature()
@@ -165,15 +186,24 @@ class Tracker:
             for index, lost in enumerate(self.lost)
             if lost.last_frame < track.frames[0]
         ]
-        if candidates:
-            difference, index = min(candidates)
-            if difference <= self.config.reentry_max_difference:
-                previous = self.lost.pop(index)
-                track.id = previous.id
-                track.frames = previous.frames + track.frames
-                track.keypoints = previous.keypoints + track.keypoints
-                track.confidence = previous.confidence + track.confidence
-                return
+        accepted = [
+            (difference, index)
+            for difference, index in candidates
+            if difference <= self.config.reentry_max_difference
+            or (
+                difference <= self.config.reentry_loose_difference
+                and self._reentry_speed(self.lost[index], track) <= self.config.reentry_max_speed
+                and self._size_ratio(self.lost[index], track) <= self.config.reentry_max_size_ratio
+            )
+        ]
+        if accepted:
+            _, index = min(accepted)
+            previous = self.lost.pop(index)
+            track.id = previous.id
+            track.frames = previous.frames + track.frames
+            track.keypoints = previous.keypoints + track.keypoints
+            track.confidence = previous.confidence + track.confidence
+            return
         track.id = self._next_id
         self._next_id += 1
 
