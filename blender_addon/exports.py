@@ -68,7 +68,7 @@ def render_preview(
     if output.suffix.lower() == ".png":
         middle = (scene.frame_start + scene.frame_end) // 2
         still: Path = render_still(context, output, frame if frame is not None else middle)
-    return still
+        return still
     if output.suffix.lower() != ".mp4":
         raise ExportError(f"--preview {output}: give a .png (one frame) or an .mp4 (the whole range)")
     render_still(context, output.with_suffix(".png"), scene.frame_start)  # sets engine and shading

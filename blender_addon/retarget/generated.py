@@ -132,3 +132,25 @@ def bone_matrix(head: Array, tail: Array, roll: float = 0.0) -> Array:
     m[:3, :3] = rot.to_matrix(q)
     m[:3, 3] = head
     return m
+
+
+# Where each Human3.6M joint is on the generated skeleton: (rig bone, "head" | "tail").
+JOINT_SOURCES: dict[int, tuple[str, str]] = {
+    HIP: ("Hips", "head"),
+    SPINE: ("Hips", "tail"),
+    THORAX: ("Chest", "tail"),
+    NECK: ("Neck", "tail"),
+    HEAD: ("Head", "tail"),
+    LSHOULDER: ("Shoulder.L", "tail"),
+    LELBOW: ("UpperArm.L", "tail"),
+    LWRIST: ("Forearm.L", "tail"),
+    RSHOULDER: ("Shoulder.R", "tail"),
+    RELBOW: ("UpperArm.R", "tail"),
+    RWRIST: ("Forearm.R", "tail"),
+    LHIP: ("Thigh.L", "head"),
+    LKNEE: ("Thigh.L", "tail"),
+    LANKLE: ("Shin.L", "tail"),
+    RHIP: ("Thigh.R", "head"),
+    RKNEE: ("Thigh.R", "tail"),
+    RANKLE: ("Shin.R", "tail"),
+}
