@@ -10,13 +10,14 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 SHARED ?= ../shared
 
-.PHONY: help setup demo serve test lint format clean
+.PHONY: help setup demo serve bench test lint format clean
 
 help:
 	@echo "make demo    set up, then run the main job on the bundled sample clip"
 	@echo "make test    set up, then lint, type-check and run the whole test suite"
 	@echo "make setup   create .venv, install everything, build the MediaPipe pose model"
 	@echo "make serve   set up, then start the local server (ARGS=\"--port 8765 ...\")"
+	@echo "make bench   set up, then run every CPU benchmark (JSON in runs/bench/)"
 	@echo "make lint    ruff (lint + format check) and mypy"
 
 setup: $(STAMP)
@@ -37,6 +38,9 @@ demo: setup
 
 serve: setup
 	$(PY) -m server $(ARGS)
+
+bench: setup
+	$(PY) benchmarks/run_all.py $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
