@@ -249,21 +249,10 @@ class Pipeline:
         people, floor = self._lift_and_place(
             tracks, frame_indices, camera, options, timings, report, is_cancelled
         )
-        if tracks and not floor.fitted:
-            warnings.append(
-                "the floor could not be fitted (no clear foot contacts): a level camera 1.5 m high is assumed"
-            )
-        return Result(
-            video=VideoInfoResult(
-                str(video), info.width, info.height, info.fps, info.frame_count, options.start, options.step
-            ),
-            camera=CameraResult(K, k_source, floor.world_from_camera(), floor.fitted),
-            people=people,
-            model=self._model_info(options),
-            prompts=_prompts_summary(options.prompts),
-            timings=timings,
-            warnings=warnings,
+        video_info = VideoInfoResult(
+            str(video), info.width, info.height, info.fps, info.frame_count, options.start, options.step
         )
+        return self._result(video_info, camera, floor, people, options, timings, warnings)
 
     def run_keypoints(
         self,
@@ -286,13 +275,26 @@ class Pipeline:
             tracks, list(range(frames)), camera, options, timings, report, is_cancelled
         )
         warnings = [] if tracks else ["no person given"]
-        if tracks and not floor.fitted:
+        video_info = VideoInfoResult("", width, height, job.fps, frames)
+        return self._result(video_info, camera, floor, people, options, timings, warnings)
+
+    def _result(
+        self,
+        video: VideoInfoResult,
+        camera: _Camera,
+        floor: Floor,
+        people: list[PersonResult],
+        options: JobOptions,
+        timings: dict[str, float],
+        warnings: list[str],
+    ) -> Result:
+        if people and not floor.fitted:
             warnings.append(
                 "the floor could not be fitted (no clear foot contacts): a level camera 1.5 m high is assumed"
             )
         return Result(
-            video=VideoInfoResult("", width, height, job.fps, frames),
-            camera=CameraResult(K, k_source, floor.world_from_camera(), floor.fitted),
+            video=video,
+            camera=CameraResult(camera.K, camera.source, floor.world_from_camera(), floor.fitted),
             people=people,
             model=self._model_info(options),
             prompts=_prompts_summary(options.prompts),
