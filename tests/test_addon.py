@@ -196,3 +196,16 @@ def test_the_addon_starts_a_local_server_when_none_answers(
     assert ServerClient(addon.server_url).health()["model"].startswith("tiny@")
     operators.LOCAL_SERVER.stop()  # also done at unregister and when Blender exits
     assert not operators.LOCAL_SERVER.running
+
+
+def test_the_compatibility_check_script_passes_with_this_blender() -> None:
+    """scripts/check_blender_compat.py is what users run in their own Blender (see the README for 4.2)."""
+    run = subprocess.run(
+        [sys.executable, "scripts/check_blender_compat.py"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "Blender 5.0.1; keyframes through slotted actions" in run.stdout and run.stdout.count(": ok") == 4
