@@ -153,13 +153,46 @@ def comparisons(bench: Bench) -> dict[str, Any]:
     }
 
 
+def matmul_peak_gflops(device: torch.device, size: int = 2048, repeats: int = 10) -> float:
+    """The device's measured fp32 matrix-multiply rate: the ceiling the network's FLOP/s is compared with."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    seconds = timed(lambda: [a @ b for _ in range(repeats)])
+    return 2 * size**3 * repeats / seconds / 1e9
+
+
+def step_gflop(bench: Bench) -> float:
+    """FLOPs of one denoising step at H = 1 (the network, flip included), counted by torch; they grow
+    linearly with H."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        bench.sample(1, 1)
+    return counter.get_total_flops() / 1e9
+
+
 def run(presets: list[str], device: torch.device) -> dict[str, Any]:
     encoder = MiniLMTextEncoder()
     rows: list[dict[str, Any]] = []
     extras: dict[str, Any] = {}
+    peak = matmul_peak_gflops(device)
+    print(
+        f"{device.type} fp32 matmul peak (2048², {torch.get_num_threads()} threads): {peak:.0f} GFLOP/s",
+        flush=True,
+    )
+    compute: dict[str, Any] = {"matmul_peak_gflops": round(peak, 1)}
     for name in presets:
         bench = Bench(name, device, encoder)
         times = StepTimes(bench)
+        gflop = step_gflop(bench)
+        seconds_20, _ = times.step(20)
+        achieved = 20 * gflop / seconds_20
+        compute[name] = {"gflop_per_step_h1": round(gflop, 2), "achieved_gflops_h20": round(achieved, 1)}
+        share = 100 * achieved / peak
+        print(
+            f"{name}: {gflop:.2f} GFLOP/step at H=1; H=20 runs at {achieved:.0f} GFLOP/s ({share:.0f} % of peak)"
+        )
         for hypotheses in (1, 5, 20):
             for steps in (1, 5, 10):
                 seconds, how = measure(bench, times, hypotheses, steps)
@@ -180,7 +213,13 @@ def run(presets: list[str], device: torch.device) -> dict[str, Any]:
                 )
         if name == "small":
             extras = comparisons(bench)
-    return {"device": device.type, "threads": torch.get_num_threads(), "rows": rows, **extras}
+    return {
+        "device": device.type,
+        "threads": torch.get_num_threads(),
+        "compute": compute,
+        "rows": rows,
+        **extras,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,20 @@ def throughput(report: Any) -> list[str]:
         lines.append(
             f"| {row['preset']} | {row['device']} | {row['H']} | {row['K']} | {row['frames_per_s']:,} | {row['measured']} |"
         )
+    compute = report.get("compute", {})
+    if compute:
+        lines.insert(0, "")
+        parts = [
+            f"{name}: {c['gflop_per_step_h1']} GFLOP per step at H = 1, {c['achieved_gflops_h20']} GFLOP/s at H = 20"
+            for name, c in compute.items()
+            if isinstance(c, dict)
+        ]
+        lines.insert(
+            0,
+            f"{report['device']} fp32 matmul peak {compute['matmul_peak_gflops']} GFLOP/s; "
+            + "; ".join(parts)
+            + ".",
+        )
     cache, batch = report["text_cache"], report["batched_hypotheses"]
     lines += [
         "",
