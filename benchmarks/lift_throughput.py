@@ -190,9 +190,7 @@ def run(presets: list[str], device: torch.device) -> dict[str, Any]:
         achieved = 20 * gflop / seconds_20
         compute[name] = {"gflop_per_step_h1": round(gflop, 2), "achieved_gflops_h20": round(achieved, 1)}
         share = 100 * achieved / peak
-        print(
-            f"{name}: {gflop:.2f} GFLOP/step at H=1; H=20 runs at {achieved:.0f} GFLOP/s ({share:.0f} % of peak)"
-        )
+        print(f"{name}: {gflop:.2f} GFLOP/step (H=1); H=20: {achieved:.0f} GFLOP/s ({share:.0f} % of peak)")
         for hypotheses in (1, 5, 20):
             for steps in (1, 5, 10):
                 seconds, how = measure(bench, times, hypotheses, steps)
