@@ -39,13 +39,19 @@ def throughput(report: Any) -> list[str]:
             + "; ".join(parts)
             + ".",
         )
-    cache, batch = report["text_cache"], report["batched_hypotheses"]
     lines += [
         "",
-        f"Text features cached: {cache['cached_s']} s against {cache['reencoded_s']} s re-encoding every step "
-        f"(small, H = 5, K = 10): **{cache['speedup']}×**. Batched hypotheses: {batch['batched_s']} s against "
-        f"{batch['loop_s']} s for a loop (small, H = 20, K = 5): **{batch['speedup']}×**.",
+        "| comparison | windows | H | K | with (s) | without (s) | speed-up |",
+        "|---|---|---|---|---|---|---|",
     ]
+    for row in report["text_cache"]:
+        lines.append(
+            f"| text features cached / re-encoded every step | {row['windows']} | {row['H']} | {row['K']} | {row['cached_s']} | {row['reencoded_s']} | {row['speedup']}× |"
+        )
+    for row in report["batched_hypotheses"]:
+        lines.append(
+            f"| hypotheses batched / looped | {row['windows']} | {row['H']} | {row['K']} | {row['batched_s']} | {row['loop_s']} | {row['speedup']}× |"
+        )
     return lines
 
 

@@ -62,10 +62,15 @@ def test_prompt_features_and_embeddings_are_computed_once_per_lift() -> None:
     steps: list[int] = []
     lifter.model.register_forward_hook(lambda *args: steps.append(1))
     prompts = Prompts(action="boxing", parts={"arms": PartPrompt("punching", 1.5)})
-    lifter.lift(_keypoints(20), K, SIZE, prompts=prompts, options=LiftOptions(hypotheses=3, steps=6))
+    one_batch = LiftOptions(hypotheses=3, steps=6, max_batch=1024)
+    lifter.lift(_keypoints(20), K, SIZE, prompts=prompts, options=one_batch)
     assert len(calls) == 1  # P computed once, not at each of the 6 steps
     assert len(steps) == 6  # one network call per step for all hypotheses, variants and flips
+    # on a CPU the default splits a step into calls of at most 32 sequences (measured faster there)
+    sizes: list[int] = []
+    lifter.model.register_forward_hook(lambda module, args, out: sizes.append(args[0].shape[0]))
     lifter.lift(_keypoints(20), K, SIZE, prompts=prompts, options=LiftOptions(hypotheses=3, steps=6))
+    assert max(sizes) <= 32 and len(sizes) > 6
     assert lifter.cache.encoder_calls == 1  # the second lift re-uses every text's features
     assert "arms punching" in encoder.texts
 
