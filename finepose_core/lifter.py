@@ -72,7 +72,7 @@ class LiftOptions:
     overlap: int | None = None  # frames shared by neighbouring windows; default N // 4
     seed: int = 0
     return_hypotheses: bool = False
-    # Sequences per network call; None: by device. On a CPU, calls of about 32 sequences measured 1.3–1.5×
+    # Sequences per network call; None: by device. On a CPU, calls of about 32 sequences measured about 1.5×
     # faster than one call of 160 (H = 20, flip, 4 windows: benchmarks/lift_throughput.py), the working set
     # staying in cache; a GPU wants large batches.
     max_batch: int | None = None
