@@ -8,7 +8,7 @@ from typing import Any
 
 import bpy
 
-from .preview import add_bone_meshes, add_video_backdrop, render_still
+from .preview import add_bone_meshes, add_video_backdrop, render_still, use_workbench
 
 
 class ExportError(RuntimeError):
@@ -71,8 +71,7 @@ def render_preview(
         return still
     if output.suffix.lower() != ".mp4":
         raise ExportError(f"--preview {output}: give a .png (one frame) or an .mp4 (the whole range)")
-    render_still(context, output.with_suffix(".png"), scene.frame_start)  # sets engine and shading
-    output.with_suffix(".png").unlink(missing_ok=True)
+    use_workbench(scene)
     settings = scene.render.image_settings
     if hasattr(settings, "media_type"):  # Blender 5: still images and videos are separate media types
         settings.media_type = "VIDEO"

@@ -127,14 +127,19 @@ def add_video_backdrop(
     return obj
 
 
-def render_still(context: bpy.types.Context, path: str | Path, frame: int) -> Path:
-    """Render one frame with Workbench (flat light, texture colours) to a PNG."""
-    scene: Any = context.scene
+def use_workbench(scene: Any) -> None:
+    """Workbench with flat light and texture colours: the preview's look, for stills and videos alike."""
     scene.render.engine = "BLENDER_WORKBENCH"
     shading = scene.display.shading
     shading.light, shading.color_type = "FLAT", "TEXTURE"
     scene.view_settings.view_transform = "Standard"  # the video's own colours, not a film look
     scene.render.film_transparent = False
+
+
+def render_still(context: bpy.types.Context, path: str | Path, frame: int) -> Path:
+    """Render one frame with Workbench (flat light, texture colours) to a PNG."""
+    scene: Any = context.scene
+    use_workbench(scene)
     scene.render.image_settings.file_format = "PNG"
     scene.frame_set(frame)
     scene.render.filepath = str(path)

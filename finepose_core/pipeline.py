@@ -113,11 +113,8 @@ class JobOptions:
         )
 
 
-def intrinsics(info: VideoInfo, options: JobOptions) -> tuple[NDArray[np.float64], str]:
-    return _intrinsics_for(info.width, info.height, options)
-
-
-def _intrinsics_for(width: int, height: int, options: JobOptions) -> tuple[NDArray[np.float64], str]:
+def intrinsics(width: int, height: int, options: JobOptions) -> tuple[NDArray[np.float64], str]:
+    """K from the job's focal length or field of view ("user"), else the default field of view."""
     if options.focal_px is not None:
         return intrinsics_from_focal(width, height, options.focal_px), "user"
     if options.fov_deg is not None:
@@ -224,7 +221,7 @@ class Pipeline:
                 f"{video}: {wanted} frames to process; split jobs longer than {MAX_FRAMES} frames"
             )
         fps = info.fps / options.step
-        K, k_source = intrinsics(info, options)
+        K, k_source = intrinsics(info.width, info.height, options)
 
         started = time.perf_counter()
         detections, frame_indices = self._detect(info, options, end, wanted, report, is_cancelled)
@@ -266,7 +263,7 @@ class Pipeline:
         report = progress or (lambda stage, fraction: None)
         is_cancelled = cancelled or (lambda: False)
         width, height = job.image_size
-        K, k_source = _intrinsics_for(width, height, options)
+        K, k_source = intrinsics(width, height, options)
         tracks = [person.track() for person in job.people]
         frames = max((int(t.frames[-1]) for t in tracks), default=-1) + 1
         timings: dict[str, float] = {}
