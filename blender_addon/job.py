@@ -20,6 +20,33 @@ from .local_server import LaunchSettings, LocalServer
 FINISHED = ("done", "failed", "cancelled")
 
 
+def job_options(
+    preset: str,
+    max_people: int,
+    action: str,
+    speed: str,
+    start: int,
+    parts: dict[str, dict[str, Any]],
+    end: int | None = None,
+    fov_deg: float | None = None,
+    focal_px: float | None = None,
+) -> dict[str, Any]:
+    """The server's job options (JSON) from the panel's or the batch script's settings; unset values are
+    left out, so that the server's defaults apply."""
+    options: dict[str, Any] = {
+        "preset": preset,
+        "max_people": max_people,
+        "action": action.strip(),
+        "speed": speed.lower(),
+        "start": start,
+        "parts": parts,
+    }
+    for key, value in (("end", end), ("fov_deg", fov_deg), ("focal_px", focal_px)):
+        if value is not None:
+            options[key] = value
+    return options
+
+
 @dataclass(frozen=True)
 class Message:
     kind: str  # progress | result | error | cancelled

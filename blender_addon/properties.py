@@ -15,6 +15,7 @@ from bpy.props import (
 )
 
 from .apply import ApplyOptions
+from .job import job_options
 from .retarget.bones import PRESET_LABELS
 from .retarget.prepare import MotionOptions
 
@@ -114,30 +115,27 @@ class FinePoseJobState(bpy.types.PropertyGroup):
     }
 
 
-def server_options(settings: Any, frame_count_hint: int = 0) -> dict[str, Any]:
+def server_options(settings: Any) -> dict[str, Any]:
     """The panel's settings → the server's job options (JSON)."""
-    options: dict[str, Any] = {
-        "preset": settings.preset,
-        "max_people": settings.max_people,
-        "action": settings.action.strip(),
-        "speed": settings.speed.lower(),
-        "start": settings.frame_start,
-        "parts": {
-            part: {
-                "description": getattr(settings, f"{part}_text").strip(),
-                "strength": getattr(settings, f"{part}_strength"),
-            }
-            for part in PARTS
-            if getattr(settings, f"{part}_text").strip() or getattr(settings, f"{part}_strength") != 1.0
-        },
+    parts = {
+        part: {
+            "description": getattr(settings, f"{part}_text").strip(),
+            "strength": getattr(settings, f"{part}_strength"),
+        }
+        for part in PARTS
+        if getattr(settings, f"{part}_text").strip() or getattr(settings, f"{part}_strength") != 1.0
     }
-    if settings.frame_end > settings.frame_start:
-        options["end"] = settings.frame_end
-    if settings.camera_mode == "FOV":
-        options["fov_deg"] = settings.fov_deg
-    elif settings.camera_mode == "FOCAL":
-        options["focal_px"] = settings.focal_px
-    return options
+    return job_options(
+        settings.preset,
+        settings.max_people,
+        settings.action,
+        settings.speed,
+        settings.frame_start,
+        parts,
+        end=settings.frame_end if settings.frame_end > settings.frame_start else None,
+        fov_deg=settings.fov_deg if settings.camera_mode == "FOV" else None,
+        focal_px=settings.focal_px if settings.camera_mode == "FOCAL" else None,
+    )
 
 
 def apply_options(settings: Any, video_path: str) -> ApplyOptions:

@@ -38,7 +38,7 @@ import bpy  # noqa: E402
 from blender_addon.apply import ApplyError, ApplyOptions, apply_result  # noqa: E402
 from blender_addon.client import ServerClient, ServerError  # noqa: E402
 from blender_addon.exports import ExportError, append_rig, export_bvh, export_fbx, render_preview  # noqa: E402
-from blender_addon.job import LiftJob  # noqa: E402
+from blender_addon.job import LiftJob, job_options  # noqa: E402
 from blender_addon.local_server import LaunchSettings, LocalServer, default_project_dir, default_python  # noqa: E402
 from blender_addon.retarget.bones import PRESETS  # noqa: E402
 from blender_addon.retarget.prepare import MotionOptions  # noqa: E402
@@ -133,18 +133,10 @@ def videos_of(pattern: str) -> list[Path]:
 
 
 def server_options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "preset": args.preset,
-        "max_people": args.max_people,
-        "action": args.action,
-        "speed": args.speed,
-        "start": args.start,
-        "parts": dict(args.part),
-    }
-    for key, value in (("end", args.end), ("fov_deg", args.fov), ("focal_px", args.focal_px)):
-        if value is not None:
-            options[key] = value
-    return options
+    return job_options(
+        args.preset, args.max_people, args.action, args.speed, args.start, dict(args.part),
+        end=args.end, fov_deg=args.fov, focal_px=args.focal_px,
+    )  # fmt: skip
 
 
 def apply_options(args: argparse.Namespace, video: Path) -> ApplyOptions:

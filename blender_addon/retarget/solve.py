@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import rotations as rot
-from .bones import BY_NAME, HIP, LHIP, LSHOULDER, RHIP, RSHOULDER, SPINE
+from .bones import BY_NAME, HIP, LANKLE, LHIP, LKNEE, LSHOULDER, RANKLE, RHIP, RKNEE, RSHOULDER, SPINE
 from .rotations import Array
 
 
@@ -69,12 +69,13 @@ class Motion:
 
 
 def _leg_length(joints: Array) -> float:
-    thigh = np.linalg.norm(joints[:, LHIP] - joints[:, LHIP + 1], axis=-1)
-    shin = np.linalg.norm(joints[:, LHIP + 1] - joints[:, LHIP + 2], axis=-1)
-    right = np.linalg.norm(joints[:, RHIP] - joints[:, RHIP + 1], axis=-1) + np.linalg.norm(
-        joints[:, RHIP + 1] - joints[:, RHIP + 2], axis=-1
-    )
-    return float(np.median(0.5 * (thigh + shin + right)))
+    """The person's hip-to-ankle length (thigh + shin), median over frames, mean of both sides."""
+    sides = [
+        np.linalg.norm(joints[:, knee] - joints[:, hip], axis=-1)
+        + np.linalg.norm(joints[:, ankle] - joints[:, knee], axis=-1)
+        for hip, knee, ankle in ((LHIP, LKNEE, LANKLE), (RHIP, RKNEE, RANKLE))
+    ]
+    return float(np.median(0.5 * (sides[0] + sides[1])))
 
 
 def rig_leg_length(rest: RestPose, bone_map: dict[str, str]) -> float:
