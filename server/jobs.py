@@ -116,7 +116,11 @@ class JobManager:
 
     def queue_length(self) -> int:
         with self._lock:
-            return sum(1 for r in self._records.values() if r.state == "queued")
+            return self._waiting_count()
+
+    def _waiting_count(self) -> int:
+        """Jobs waiting for the worker (the caller holds the lock)."""
+        return sum(1 for r in self._records.values() if r.state == "queued")
 
     @property
     def running(self) -> str | None:
@@ -125,7 +129,7 @@ class JobManager:
     def submit(self, record: JobRecord) -> JobRecord:
         """Accept a job whose folder and inputs are in place; QueueFullError when there is no room."""
         with self._lock:
-            waiting = sum(1 for r in self._records.values() if r.state == "queued")
+            waiting = self._waiting_count()
             if waiting >= self.max_queue:
                 raise QueueFullError(f"{waiting} jobs are waiting; try again later")
             self._records[record.id] = record
