@@ -46,7 +46,7 @@ def throughput(report: Any) -> list[str]:
     ]
     for row in report["text_cache"]:
         lines.append(
-            f"| text features cached / re-encoded every step | {row['windows']} | {row['H']} | {row['K']} | {row['cached_s']} | {row['reencoded_s']} | {row['speedup']}× |"
+            f"| text features cached / re-encoded every step ({row.get('encoder', 'MiniLM')}) | {row['windows']} | {row['H']} | {row['K']} | {row['cached_s']} | {row['reencoded_s']} | {row['speedup']}× |"
         )
     for row in report["batched_hypotheses"]:
         lines.append(

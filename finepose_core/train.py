@@ -46,6 +46,7 @@ from finepose_core.data.mocap import (
     load_descriptions,
     load_library,
 )
+from finepose_core.data.pose_perturbation import PosePerturbation
 from finepose_core.diffusion.ddim import DDIMScheduler
 from finepose_core.diffusion.loss import denoising_loss
 from finepose_core.diffusion.sampler import HypothesisSampler, SamplingOptions, mirror
@@ -90,6 +91,9 @@ class TrainConfig:
     prompt_dropout: float = 0.1
     use_prompts: bool = True  # False: the paper's "w/o Prompt" (every text nulled)
     noise_probability: float = 0.8
+    # chance that a training window's joints are bent by random smooth rotations (pose_perturbation.py);
+    # 0 trains on the captured poses only
+    pose_perturbation: float = 0.0
     validate_every: int = 300
     validation_windows: int = 48
     save_every: int = 100
@@ -226,7 +230,14 @@ class Trainer:
                 raise TrainingError(f"--init {config.init}: its model config differs from this run's")
             self.model.load_state_dict(initial.state_dict)
         self.sampler = WindowSampler(
-            train, jm, model_config.frames, config.seed, noise_probability=config.noise_probability
+            train,
+            jm,
+            model_config.frames,
+            config.seed,
+            noise_probability=config.noise_probability,
+            perturb=PosePerturbation(probability=config.pose_perturbation)
+            if config.pose_perturbation > 0
+            else None,
         )
         self.validation = validation_windows(val, jm, model_config.frames, config.validation_windows)
         self.data_summary = {
@@ -420,6 +431,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         "max_minutes": args.max_minutes,
         "init": args.init,
         "text_encoder": args.text_encoder,
+        "pose_perturbation": args.pose_perturbation,
     }
     values = {key: value for key, value in overrides.items() if value is not None}
     if args.val_subjects is not None:
@@ -452,6 +464,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-minutes", type=float)
     parser.add_argument("--init", help="checkpoint to fine-tune from")
     parser.add_argument("--text-encoder", help="minilm (default) or open_clip:MODEL:PATH")
+    parser.add_argument(
+        "--pose-perturbation",
+        type=float,
+        help="chance that a training window's joints are bent by random smooth rotations (default 0)",
+    )
     parser.add_argument("--no-prompts", action="store_true", help="train the paper's w/o Prompt variant")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, help="CPU threads for torch")

@@ -84,16 +84,18 @@ def test_training_lowers_the_loss(library: Path, tmp_path: Path) -> None:
 
 
 def test_resume_after_interruption_continues_exactly(library: Path, tmp_path: Path) -> None:
-    """A kill -9 between saves: the saved step-5 state, resumed, gives the uninterrupted step-10 weights."""
-    straight = Trainer(_config(library, steps=10, validate_every=1000), tmp_path / "a")
+    """A kill -9 between saves: the saved step-5 state, resumed, gives the uninterrupted step-10 weights
+    (with pose perturbation on: its random bends follow the sample index too)."""
+    settings = {"steps": 10, "validate_every": 1000, "pose_perturbation": 0.5}
+    straight = Trainer(_config(library, **settings), tmp_path / "a")
     straight.run()
-    partial = Trainer(_config(library, steps=10, validate_every=1000, save_every=5), tmp_path / "b")
+    partial = Trainer(_config(library, **settings, save_every=5), tmp_path / "b")
     for _ in range(5):
         partial.train_step()
     partial.save("last")
     partial.train_step()  # work after the last save, lost in the "kill"
     del partial
-    resumed = Trainer(_config(library, steps=10, validate_every=1000), tmp_path / "b")
+    resumed = Trainer(_config(library, **settings), tmp_path / "b")
     resumed.resume()
     assert resumed.step == 5
     resumed.run()

@@ -11,6 +11,7 @@ joint's global rotation is its parent's times its own, and its position is
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,9 +119,13 @@ class BvhMotion:
         return values
 
     def forward_kinematics(
-        self, offset_scale: NDArray[np.floating[Any]] | None = None, frames: slice | None = None
+        self,
+        offset_scale: NDArray[np.floating[Any]] | None = None,
+        frames: slice | None = None,
+        extra_rotations: Mapping[int, FloatArray] | None = None,
     ) -> FloatArray:
-        """Global joint positions [F, J, 3] in file units; `offset_scale` [J] scales each joint's offset."""
+        """Global joint positions [F, J, 3] in file units; `offset_scale` [J] scales each joint's offset;
+        `extra_rotations` {joint: [F, 3, 3]} are applied after a joint's own rotation (pose perturbation)."""
         selected = frames or slice(None)
         motion = BvhMotion(
             self.names, self.parents, self.offsets, self.channels, self.frame_time, self.values[selected]
@@ -136,6 +141,8 @@ class BvhMotion:
             rotation = rotations[joint]
             if rotation is not None:
                 local = rotation.as_matrix().reshape(count, 3, 3)
+            if extra_rotations is not None and joint in extra_rotations:
+                local = local @ extra_rotations[joint]
             if parent < 0:
                 positions[:, joint] = root + offsets[joint]
                 global_rot[:, joint] = local

@@ -21,6 +21,7 @@ register the JointMap in PRESETS (or pass a JSON file with the same fields to th
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -110,10 +111,14 @@ class JointMap:
         return np.asarray(out)
 
     def world_joints(
-        self, motion: BvhMotion, scales: FloatArray | None = None, frames: slice | None = None
+        self,
+        motion: BvhMotion,
+        scales: FloatArray | None = None,
+        frames: slice | None = None,
+        extra_rotations: Mapping[int, FloatArray] | None = None,
     ) -> FloatArray:
         """Human3.6M joints [F, 17, 3] in metres, z up, for (a slice of) the motion."""
-        return self.h36m_positions(motion.forward_kinematics(scales, frames), motion)
+        return self.h36m_positions(motion.forward_kinematics(scales, frames, extra_rotations), motion)
 
 
 def _both(name: str) -> tuple[str, str]:

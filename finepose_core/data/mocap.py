@@ -6,7 +6,8 @@ name and its trial the file name; action texts come from a CSV with the columns 
 
 Every training sample is made afresh from its index and the seed (so a resumed run sees the same data in
 the same order): a window of N frames from a random file, random bone-length factors (JointMap scale
-groups), a random virtual camera, and detector-like 2D noise.
+groups), optionally random joint bends (pose_perturbation.py), a random virtual camera, and detector-like
+2D noise.
 
 The data used by the default checkpoint: CMU Graphics Lab Motion Capture Database, mocap.cs.cmu.edu —
 "The data used in this project was obtained from mocap.cs.cmu.edu. The database was created with funding
@@ -30,6 +31,7 @@ from finepose_core.data.augment import NoiseConfig, detector_like
 from finepose_core.data.bvh import BvhError, BvhMotion, load_bvh
 from finepose_core.data.cameras import CameraRanges, sample_camera
 from finepose_core.data.joint_maps import JointMap, JointMapError
+from finepose_core.data.pose_perturbation import PosePerturbation, perturbation
 from finepose_core.geometry.camera import project
 
 log = logging.getLogger(__name__)
@@ -149,6 +151,7 @@ class WindowSampler:
         noise: NoiseConfig | None = None,
         noise_probability: float = 0.8,
         vary_bodies: bool = True,
+        perturb: PosePerturbation | None = None,
     ) -> None:
         if not sequences:
             raise MocapError("no sequences to sample from")
@@ -160,6 +163,7 @@ class WindowSampler:
         self.noise = noise or NoiseConfig()
         self.noise_probability = noise_probability
         self.vary_bodies = vary_bodies
+        self.perturb = perturb
         lengths = np.array([s.frames for s in sequences], dtype=np.float64)
         self._weights = lengths / lengths.sum()
 
@@ -174,7 +178,11 @@ class WindowSampler:
         start = int(rng.integers(0, max(motion.frames - self.window, 0) + 1))
         frames = slice(start, start + self.window)
         scales = self.joint_map.sample_scales(motion, rng) if self.vary_bodies else None
-        world = self.joint_map.world_joints(motion, scales, frames)
+        extra = None
+        if self.perturb is not None:  # drawn only when on, so unperturbed samplers keep their windows
+            length = len(range(*frames.indices(motion.frames)))
+            extra = perturbation(motion.names, length, rng, self.perturb)
+        world = self.joint_map.world_joints(motion, scales, frames, extra)
         if len(world) < self.window:  # a short file: hold its ends
             pad = self.window - len(world)
             world = np.pad(world, [(pad // 2, pad - pad // 2), (0, 0), (0, 0)], mode="edge")

@@ -156,6 +156,25 @@ def _load_state_dict(path: Path) -> dict[str, Tensor]:
     return {key.removeprefix("module."): value for key, value in loaded.items()}
 
 
+def text_tower(cfg: OpenClipTextConfig) -> torch.nn.Module:
+    """An open_clip text transformer of this shape (random weights until a state dict is loaded) that
+    returns (pooled, token features)."""
+    ensure_torchvision_importable()
+    from open_clip.transformer import QuickGELU, TextTransformer
+
+    tower: torch.nn.Module = TextTransformer(
+        context_length=cfg.context_length,
+        vocab_size=cfg.vocab_size,
+        width=cfg.width,
+        heads=cfg.heads,
+        layers=cfg.layers,
+        output_dim=None,
+        act_layer=QuickGELU if cfg.quick_gelu else torch.nn.GELU,
+        output_tokens=True,
+    )
+    return tower
+
+
 class OpenClipTextEncoder:
     """An open_clip text tower from a local weights file; features after the final LayerNorm."""
 
@@ -164,23 +183,13 @@ class OpenClipTextEncoder:
     ) -> None:
         ensure_torchvision_importable()
         import open_clip
-        from open_clip.transformer import QuickGELU, TextTransformer
 
         weights = Path(weights)
         if not weights.is_file():
             raise TextEncoderError(f"open_clip weights {weights} not found (they are never downloaded)")
         self._config = config or OpenClipTextConfig.from_model_name(name)
         cfg = self._config
-        self._tower = TextTransformer(
-            context_length=cfg.context_length,
-            vocab_size=cfg.vocab_size,
-            width=cfg.width,
-            heads=cfg.heads,
-            layers=cfg.layers,
-            output_dim=None,
-            act_layer=QuickGELU if cfg.quick_gelu else torch.nn.GELU,
-            output_tokens=True,
-        )
+        self._tower = text_tower(cfg)
         state = _load_state_dict(weights)
         # A full CLIP state dict keeps the text tower at the top level (or under "text." for
         # CustomTextCLIP); the vision tower and the logit scale are not needed.
