@@ -10,8 +10,10 @@ project was obtained from mocap.cs.cmu.edu. The database was created with fundin
 - MediaPipe's own 3D (pose world landmarks mapped to the 17 joints, root-aligned): what MediaPipe-based
   Blender add-ons give their users today.
 
-A ground-truth person counts in a frame when at least 15 of the 17 joints are inside the image; it is
-matched to the track whose 2D is nearest (median joint distance under 0.35 × its 2D height).
+A ground-truth person counts in a frame when at least 15 of the 17 joints are inside the image; in every
+frame the people are matched one-to-one to the tracks (and to MediaPipe's detections) by median 2D joint
+distance, a pair counting only under 0.35 × the person's 2D height — so while one person hides behind
+another, the visible track is scored once, against the person it fits best.
 
 Usage: python benchmarks/quality_rendered.py [--rendered DIR] [--checkpoint CKPT] [--preset balanced]
        [--known-k] [--json OUT]
@@ -27,6 +29,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
 
 from finepose_core import metrics
 from finepose_core.data.clip import load_clips
@@ -51,13 +54,22 @@ def mediapipe_world(video: Path, people: int, fps: float) -> list[tuple[NDArray[
     return out
 
 
-def _match(candidates: NDArray[Any], truth2d: NDArray[Any]) -> int | None:
-    if len(candidates) == 0:
-        return None
-    height = float(np.ptp(truth2d[:, 1]))
-    errors = np.nanmedian(np.linalg.norm(candidates - truth2d[None], axis=-1), axis=-1)
-    best = int(np.argmin(errors))
-    return best if errors[best] < 0.35 * height else None
+def _assign(candidates: NDArray[Any], truths: dict[int, NDArray[Any]]) -> dict[int, int]:
+    """One-to-one matching of ground-truth people {p: 2D [17, 2]} to candidates [C, 17, 2] by median joint
+    distance (Hungarian), each pair kept only under 0.35 × the person's 2D height: a person hidden behind
+    another cannot take the visible one's track as well."""
+    if len(candidates) == 0 or not truths:
+        return {}
+    people = list(truths)
+    cost = np.stack(
+        [np.nanmedian(np.linalg.norm(candidates - truths[p][None], axis=-1), axis=-1) for p in people]
+    )  # [P, C]
+    rows, cols = linear_sum_assignment(np.nan_to_num(cost, nan=1e9))
+    return {
+        people[r]: int(c)
+        for r, c in zip(rows, cols, strict=True)
+        if cost[r, c] < 0.35 * float(np.ptp(truths[people[r]][:, 1]))
+    }
 
 
 def _scores(pred: list[NDArray[Any]], truth: list[NDArray[Any]]) -> dict[str, float]:
@@ -100,37 +112,33 @@ def evaluate_clip(path: Path, pipeline: Pipeline, options: JobOptions, known_k: 
 
     counted = matched = switches = 0
     pipe_pred, pipe_truth, root_errors, mp_pred, mp_truth = [], [], [], [], []
-    for p, clip in enumerate(clips):
-        assert clip.joints3d is not None
-        previous_id: int | None = None
-        for f in range(clip.frames):
-            if in_image[p, f].sum() < 15:
-                continue
-            counted += 1
-            truth2d, truth3d = clip.keypoints2d[f], clip.joints3d[f]
-            ids = [pid for pid, person in tracked.items() if f in person.frames]
-            candidates = (
-                np.stack([tracked[pid].keypoints2d[tracked[pid].frames.index(f)] for pid in ids])
-                if ids
-                else np.zeros((0, 17, 2))
-            )
-            choice = _match(candidates, truth2d)
-            if choice is not None:
-                matched += 1
-                person = tracked[ids[choice]]
-                row = person.frames.index(f)
-                if previous_id is not None and ids[choice] != previous_id:
-                    switches += 1
-                previous_id = ids[choice]
-                camera = person.joints3d_camera[row]
-                pipe_pred.append(camera - camera[:1])
-                pipe_truth.append(truth3d - truth3d[:1])
-                root_errors.append(float(np.linalg.norm(camera[0] - truth3d[0])))
-            image, world = mp_frames[f]
-            mp_choice = _match(image, truth2d)
-            if mp_choice is not None:
-                mp_pred.append(world[mp_choice] - world[mp_choice][:1])
-                mp_truth.append(truth3d - truth3d[:1])
+    previous_id: dict[int, int] = {}
+    for f in range(clips[0].frames):
+        truths = {p: clip.keypoints2d[f] for p, clip in enumerate(clips) if in_image[p, f].sum() >= 15}
+        counted += len(truths)
+        ids = [pid for pid, person in tracked.items() if f in person.frames]
+        candidates = (
+            np.stack([tracked[pid].keypoints2d[tracked[pid].frames.index(f)] for pid in ids])
+            if ids
+            else np.zeros((0, 17, 2))
+        )
+        for p, choice in _assign(candidates, truths).items():
+            truth3d = clips[p].joints3d[f]  # type: ignore[index]
+            matched += 1
+            person = tracked[ids[choice]]
+            row = person.frames.index(f)
+            if p in previous_id and ids[choice] != previous_id[p]:
+                switches += 1
+            previous_id[p] = ids[choice]
+            camera = person.joints3d_camera[row]
+            pipe_pred.append(camera - camera[:1])
+            pipe_truth.append(truth3d - truth3d[:1])
+            root_errors.append(float(np.linalg.norm(camera[0] - truth3d[0])))
+        image, world = mp_frames[f]
+        for p, choice in _assign(image, truths).items():
+            truth3d = clips[p].joints3d[f]  # type: ignore[index]
+            mp_pred.append(world[choice] - world[choice][:1])
+            mp_truth.append(truth3d - truth3d[:1])
     return {
         "clip": path.stem,
         "people": len(clips),
@@ -153,11 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="balanced", choices=list(QUALITY_PRESETS))
     parser.add_argument("--known-k", action="store_true", help="give the pipeline the true focal length")
     parser.add_argument("--json", type=Path, help="also write the table as JSON")
+    parser.add_argument("--clips", help="only the clips whose names contain this text")
     args = parser.parse_args(argv)
     pipeline = Pipeline(PipelineConfig(checkpoint=args.checkpoint))
     options = JobOptions(preset=args.preset)
     rows = [
-        evaluate_clip(path, pipeline, options, args.known_k) for path in sorted(args.rendered.glob("*.npz"))
+        evaluate_clip(path, pipeline, options, args.known_k)
+        for path in sorted(args.rendered.glob("*.npz"))
+        if args.clips is None or args.clips in path.stem
     ]
     print(
         f"{'clip':<22}{'people':>7}{'exact2D MPJPE/PA':>18}{'detect':>8}{'ids':>5}"

@@ -5,7 +5,7 @@ The numerical work is in `retarget/`; this module only moves data between it and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import bpy
@@ -16,6 +16,7 @@ from .armature import build_generated, rest_pose
 from .keyframes import write_motion
 from .retarget.bones import (
     GENERATED,
+    LOGICAL_NAMES,
     PRESETS,
     BoneMapError,
     detect_preset,
@@ -27,9 +28,11 @@ from .retarget.prepare import MotionOptions, floor_offset, prepare
 from .retarget.result_file import LiftResult, PersonTrack
 from .retarget.rotations import Array
 from .retarget.solve import SolveOptions, solve
+from .rig_probe import probe_carriers
 
 # Rigify generated rigs blend IK and FK per limb with these custom properties (1.0 = FK).
 RIGIFY_FK_SWITCHES = ("upper_arm_parent.L", "upper_arm_parent.R", "thigh_parent.L", "thigh_parent.R")
+RIGIFY_FOLLOW = ("neck_follow", "head_follow")  # custom properties of Rigify's torso control
 
 
 class ApplyError(RuntimeError):
@@ -109,11 +112,11 @@ def apply_result(context: bpy.types.Context, result: LiftResult, options: ApplyO
             )
         person = people[0] if people else max(result.people, key=lambda p: p.length)
         bone_map = bone_map_for(target, options)
-        _animate(target, person, result.fps, bone_map, options, z_offset)
-        for switch in RIGIFY_FK_SWITCHES:
-            pose_bone = target.pose.bones.get(switch) if target.pose else None
-            if pose_bone is not None and "IK_FK" in pose_bone:
-                pose_bone["IK_FK"] = 1.0
+        _rigify_to_fk(target)
+        ordered = [bone_map[name] for name in LOGICAL_NAMES if name in bone_map]
+        carriers, warnings = probe_carriers(context, target, ordered)
+        summary.warnings.extend(warnings)
+        _animate(target, person, result.fps, bone_map, options, z_offset, carriers)
         summary.armatures.append(target.name)
     else:
         for person in result.people:
@@ -126,6 +129,22 @@ def apply_result(context: bpy.types.Context, result: LiftResult, options: ApplyO
     return summary
 
 
+def _rigify_to_fk(obj: bpy.types.Object) -> None:
+    """On a Rigify rig: limbs to FK (the keys go on the FK controls), and the neck and head following the
+    chest fully (the solver turns them relative to it; at Rigify's default the head keeps its own
+    orientation). Nothing happens on other rigs."""
+    if obj.pose is None:
+        return
+    for switch in RIGIFY_FK_SWITCHES:
+        pose_bone = obj.pose.bones.get(switch)
+        if pose_bone is not None and "IK_FK" in pose_bone:
+            pose_bone["IK_FK"] = 1.0
+    torso = obj.pose.bones.get("torso")
+    for setting in RIGIFY_FOLLOW:
+        if torso is not None and setting in torso:
+            torso[setting] = 1.0
+
+
 def _animate(
     obj: bpy.types.Object,
     person: PersonTrack,
@@ -133,11 +152,14 @@ def _animate(
     bone_map: dict[str, str],
     options: ApplyOptions,
     z_offset: float,
+    carriers: dict[str, str | None] | None = None,
 ) -> None:
     prepared = prepare(person.joints_world, fps, options.motion, z_offset)
-    motion = solve(
-        prepared.joints, rest_pose(obj), bone_map, SolveOptions(root_motion=options.motion.root_motion)
-    )
+    rest = replace(rest_pose(obj), carriers=carriers)
+    try:
+        motion = solve(prepared.joints, rest, bone_map, SolveOptions(root_motion=options.motion.root_motion))
+    except ValueError as error:
+        raise ApplyError(f"'{obj.name}': {error}") from None
     write_motion(obj, motion, blender_frames(person), f"{obj.name} lift")
 
 

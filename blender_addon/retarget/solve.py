@@ -9,7 +9,9 @@ from its rest orientation to its posed one, in the armature's space:
 - other mapped bones: the swing only, so that they keep their parent's twist;
 - unmapped bones: their parent's delta (they ride along).
 Pose-bone local rotations then follow from rest matrices, which takes care of any rest pose, bone roll and
-parenting: L = R_b⁻¹ · D_parent⁻¹ · D_b · R_b (R: rest rotations in armature space).
+parenting: L = R_b⁻¹ · D_parent⁻¹ · D_b · R_b (R: rest rotations in armature space), where D_parent is the
+delta of the mapped bone that turns the bone's parent: its nearest mapped ancestor, or on control rigs whose
+bones follow others through constraints (Rigify) the "carrier" found by probing the rig in Blender.
 """
 
 from __future__ import annotations
@@ -19,7 +21,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import rotations as rot
-from .bones import BY_NAME, HIP, LANKLE, LHIP, LKNEE, LSHOULDER, RANKLE, RHIP, RKNEE, RSHOULDER, SPINE
+from .bones import (
+    BY_NAME,
+    HIP,
+    LANKLE,
+    LHIP,
+    LKNEE,
+    LOGICAL_NAMES,
+    LSHOULDER,
+    RANKLE,
+    RHIP,
+    RKNEE,
+    RSHOULDER,
+    SPINE,
+)
 from .rotations import Array
 
 
@@ -44,6 +59,9 @@ class RestPose:
 
     bones: list[RestBone]  # parents before children
     object_matrix: Array = field(default_factory=lambda: np.eye(4))
+    # mapped bone → the mapped bone whose rotation turns its parent (None: nothing does), for rigs driven
+    # through constraints; bones not listed use their nearest mapped ancestor
+    carriers: dict[str, str | None] | None = None
 
     def bone(self, name: str) -> RestBone:
         for bone in self.bones:
@@ -109,46 +127,76 @@ def solve(
     points = scaled @ to_armature[:3, :3].T + to_armature[:3, 3]  # [F, 17, 3] armature space
 
     rig_of = {rig: logical for logical, rig in bone_map.items()}
+    carriers = {rig: _carrier(rig, rest, rig_of) for rig in rig_of}
     rest_q = {b.name: rot.from_matrix(rot.normalize(b.rotation, axis=0)) for b in rest.bones}
     deltas: dict[str, Array] = {}
-    for bone in rest.bones:
-        parent_delta = deltas[bone.parent] if bone.parent in deltas else rot.identity(frames)
-        logical = rig_of.get(bone.name)
-        if logical is None:
-            deltas[bone.name] = parent_delta
-        elif logical == "pelvis":
+    parent_deltas: dict[str, Array] = {}
+    for logical in LOGICAL_NAMES:  # parents first
+        if logical not in bone_map:
+            continue
+        bone = rest.bone(bone_map[logical])
+        carrier = carriers[bone.name]
+        if carrier is not None and carrier not in deltas:
+            raise ValueError(
+                f"rig bone {bone.name} ({logical}) is turned by {carrier} ({rig_of[carrier]}), which the map "
+                "puts below it; map the bones the way the rig nests them"
+            )
+        parent_delta = deltas[carrier] if carrier is not None else rot.identity(frames)
+        parent_deltas[bone.name] = parent_delta
+        if logical == "pelvis":
             deltas[bone.name] = _pelvis_delta(points, rest, bone_map)
-        else:
-            definition = BY_NAME[logical]
-            direction = points[:, definition.tail] - points[:, definition.head]
-            rest_y = rot.normalize(bone.rotation[:, 1])  # a bone points along its local +Y
-            carried = rot.rotate(parent_delta, np.broadcast_to(rest_y, (frames, 3)))
-            delta = rot.multiply(rot.between(carried, direction), parent_delta)
-            if logical == "spine" and "upper_arm.L" in bone_map and "upper_arm.R" in bone_map:
-                rest_side = rest.bone(bone_map["upper_arm.L"]).head - rest.bone(bone_map["upper_arm.R"]).head
-                observed_side = points[:, LSHOULDER] - points[:, RSHOULDER]
-                twist = rot.twist_to_align(
-                    delta, direction, np.broadcast_to(rest_side, (frames, 3)), observed_side
-                )
-                delta = rot.multiply(twist, delta)
-            deltas[bone.name] = delta
+            continue
+        definition = BY_NAME[logical]
+        direction = points[:, definition.tail] - points[:, definition.head]
+        carried = rot.rotate(
+            parent_delta, np.broadcast_to(_rest_direction(logical, rest, bone_map), (frames, 3))
+        )
+        delta = rot.multiply(rot.between(carried, direction), parent_delta)
+        if logical == "spine" and "upper_arm.L" in bone_map and "upper_arm.R" in bone_map:
+            rest_side = rest.bone(bone_map["upper_arm.L"]).head - rest.bone(bone_map["upper_arm.R"]).head
+            observed_side = points[:, LSHOULDER] - points[:, RSHOULDER]
+            twist = rot.twist_to_align(
+                delta, direction, np.broadcast_to(rest_side, (frames, 3)), observed_side
+            )
+            delta = rot.multiply(twist, delta)
+        deltas[bone.name] = delta
 
     rotations: dict[str, Array] = {}  # mapped bones only: the others keep an identity pose and ride along
-    for bone in rest.bones:
-        if bone.name not in rig_of:
-            continue
-        parent_delta = deltas[bone.parent] if bone.parent in deltas else rot.identity(frames)
-        rb = np.broadcast_to(rest_q[bone.name], (frames, 4))
+    for name, delta in deltas.items():
+        rb = np.broadcast_to(rest_q[name], (frames, 4))
         local = rot.multiply(
-            rot.conjugate(rb), rot.multiply(rot.conjugate(parent_delta), rot.multiply(deltas[bone.name], rb))
+            rot.conjugate(rb), rot.multiply(rot.conjugate(parent_deltas[name]), rot.multiply(delta, rb))
         )
-        rotations[bone.name] = rot.make_continuous(rot.normalize(local))
+        rotations[name] = rot.make_continuous(rot.normalize(local))
 
     root_bone = bone_map["pelvis"]
     pelvis = rest.bone(root_bone)
     # with unanimated ancestors the bone's posed head is rest_head + R_rest · location
     location = (points[:, HIP] - pelvis.head) @ rot.normalize(pelvis.rotation, axis=0)
     return Motion(rotations, root_bone, location, scale)
+
+
+def _rest_direction(logical: str, rest: RestPose, bone_map: dict[str, str]) -> Array:
+    """Where the logical bone points on the rig at rest, in armature space: along its rig bone (local +Y),
+    except the spine, which runs from its bone's head to the neck bone's head — the thorax joint — since a
+    rig's spine bone is often one of several segments, or a control that need not point along them
+    (Rigify's chest)."""
+    bone = rest.bone(bone_map[logical])
+    if logical == "spine" and "neck" in bone_map:
+        span = rest.bone(bone_map["neck"]).head - bone.head
+        if float(np.linalg.norm(span)) > 1e-6:
+            return rot.normalize(span)
+    return rot.normalize(bone.rotation[:, 1])
+
+
+def _carrier(name: str, rest: RestPose, rig_of: dict[str, str]) -> str | None:
+    """The mapped bone whose rotation turns this mapped bone's parent."""
+    if rest.carriers is not None and name in rest.carriers:
+        return rest.carriers[name]
+    parent = rest.bone(name).parent
+    while parent is not None and parent not in rig_of:
+        parent = rest.bone(parent).parent
+    return parent
 
 
 def _pelvis_delta(points: Array, rest: RestPose, bone_map: dict[str, str]) -> Array:
