@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from finepose_core.assets import pose_model_path
+from finepose_core.detect.native_stderr import native_stderr_to_log
 from finepose_core.skeleton import NUM_MEDIAPIPE_LANDMARKS
 
 
@@ -53,8 +54,10 @@ class PoseLandmarker:
             min_pose_presence_confidence=self.config.min_presence_confidence,
             min_tracking_confidence=self.config.min_tracking_confidence,
         )
-        self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        with native_stderr_to_log():
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
         self._last_timestamp_ms = -1
+        self._warmed_up = False
 
     def detect(self, frame_rgb: NDArray[np.uint8], timestamp_ms: int) -> FrameLandmarks:
         """Landmarks of the people in one RGB frame; timestamps must increase from call to call."""
@@ -65,7 +68,12 @@ class PoseLandmarker:
         self._last_timestamp_ms = timestamp_ms
         height, width = frame_rgb.shape[:2]
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame_rgb))
-        result = self._landmarker.detect_for_video(image, timestamp_ms)
+        if not self._warmed_up:  # the first frame talks too
+            with native_stderr_to_log():
+                result = self._landmarker.detect_for_video(image, timestamp_ms)
+            self._warmed_up = True
+        else:
+            result = self._landmarker.detect_for_video(image, timestamp_ms)
         people = len(result.pose_landmarks)
         pixels = np.zeros((people, NUM_MEDIAPIPE_LANDMARKS, 2), np.float32)
         visibility = np.zeros((people, NUM_MEDIAPIPE_LANDMARKS), np.float32)
