@@ -101,12 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--step", type=int, default=1, help="use every n-th frame")
     parser.add_argument("--checkpoint", help="a FinePOSE checkpoint (default: the project's)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--verbose", action="store_true", help="log details (MediaPipe's own start-up messages included)"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    if args.verbose:  # this project's details, not every library's
+        logging.getLogger("finepose_core").setLevel(logging.DEBUG)
     bars = StageBars(enabled=not args.quiet)
     started = time.perf_counter()
     try:
