@@ -11,19 +11,13 @@ Usage: python scripts/demo.py [--video PATH] [--out DIR] [--preset fast|balanced
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from server.ports import free_port
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def main(argv: list[str] | None = None) -> int:

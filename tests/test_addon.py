@@ -21,8 +21,9 @@ from blender_addon import operators  # noqa: E402
 from blender_addon.client import ServerClient  # noqa: E402
 from blender_addon.job import LiftJob  # noqa: E402
 from blender_addon.properties import apply_options, server_options  # noqa: E402
+from server.ports import free_port  # noqa: E402
 from tests.conftest import REPO_ROOT  # noqa: E402
-from tests.server_process import ServerProcess, free_port  # noqa: E402
+from tests.server_process import ServerProcess  # noqa: E402
 
 pytestmark = [pytest.mark.blender, pytest.mark.server]
 SAMPLE = REPO_ROOT / "samples/office_walk.mp4"

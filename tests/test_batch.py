@@ -21,8 +21,8 @@ from blender_addon.retarget.bones import LOGICAL_BONES  # noqa: E402
 from blender_addon.retarget.camera import OPENCV_TO_BLENDER  # noqa: E402
 from blender_addon.retarget.generated import JOINT_SOURCES  # noqa: E402
 from finepose_core import metrics  # noqa: E402
+from server.ports import free_port  # noqa: E402
 from tests.conftest import REPO_ROOT  # noqa: E402
-from tests.server_process import free_port  # noqa: E402
 
 pytestmark = [pytest.mark.blender, pytest.mark.server, pytest.mark.slow]
 CLIP = "s05_two_02_05_06_13"

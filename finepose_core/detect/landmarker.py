@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -68,12 +69,9 @@ class PoseLandmarker:
         self._last_timestamp_ms = timestamp_ms
         height, width = frame_rgb.shape[:2]
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame_rgb))
-        if not self._warmed_up:  # the first frame talks too
-            with native_stderr_to_log():
-                result = self._landmarker.detect_for_video(image, timestamp_ms)
-            self._warmed_up = True
-        else:
+        with nullcontext() if self._warmed_up else native_stderr_to_log():  # the first frame talks too
             result = self._landmarker.detect_for_video(image, timestamp_ms)
+        self._warmed_up = True
         people = len(result.pose_landmarks)
         pixels = np.zeros((people, NUM_MEDIAPIPE_LANDMARKS, 2), np.float32)
         visibility = np.zeros((people, NUM_MEDIAPIPE_LANDMARKS), np.float32)
