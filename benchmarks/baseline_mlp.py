@@ -24,9 +24,9 @@ from tqdm import tqdm
 
 from finepose_core import metrics
 from finepose_core.data.joint_maps import joint_map
-from finepose_core.data.mocap import Window, WindowSampler, load_descriptions, load_library
+from finepose_core.data.mocap import Window, WindowSampler, load_descriptions
 from finepose_core.geometry.camera import from_virtual, normalize_window, person_rotations, to_virtual
-from finepose_core.train import TrainConfig, validation_windows
+from finepose_core.train import TrainConfig, load_split, validation_windows
 
 WINDOW = 27
 
@@ -96,15 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig()  # the default checkpoint's data settings
     jm = joint_map(config.joint_map)
     descriptions = load_descriptions(Path(config.descriptions)) if config.descriptions else {}
-    train = load_library(
-        Path(config.data),
-        jm,
-        config.fps,
-        descriptions,
-        exclude_subjects=config.val_subjects,
-        exclude_trials=config.exclude_trials,
-    )
-    val = load_library(Path(config.data), jm, config.fps, descriptions, subjects=config.val_subjects)
+    train, val = load_split(config, jm, descriptions)
     sampler = WindowSampler(train, jm, WINDOW, seed=config.seed, noise_probability=config.noise_probability)
     validation = validation_windows(val, jm, 81, config.validation_windows)
 
@@ -136,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch": args.batch,
         "minutes": round((time.monotonic() - started) / 60, 1),
         "validation_subjects": config.val_subjects,
+        "validation_trials": config.val_trials,
         **{
             f"{kind}_{key}": value
             for kind, windows in validation.items()

@@ -1,8 +1,8 @@
 """Write the training run's fixed validation windows as clip files, for `python -m finepose_core.evaluate`.
 
 The same windows that `train.py` validates on and `benchmarks/baseline_mlp.py` scores (held-out CMU
-subjects, virtual cameras, seed 12345): OUT/exact/*.npz with the exact projected 2D and OUT/noisy/*.npz
-with detector-like 2D. The CMU motion data: "The data used in this project was obtained from
+subject and trials, virtual cameras, seed 12345): OUT/exact/*.npz with the exact projected 2D and
+OUT/noisy/*.npz with detector-like 2D. The CMU motion data: "The data used in this project was obtained from
 mocap.cs.cmu.edu. The database was created with funding from NSF EIA-0196217."
 
 Usage: python scripts/export_validation_clips.py [--out runs/val_clips] [--windows 48] [--frames 81]
@@ -18,8 +18,8 @@ import numpy as np
 
 from finepose_core.data.clip import Clip
 from finepose_core.data.joint_maps import joint_map
-from finepose_core.data.mocap import load_descriptions, load_library
-from finepose_core.train import TrainConfig, validation_windows
+from finepose_core.data.mocap import load_descriptions
+from finepose_core.train import TrainConfig, load_split, validation_windows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig()
     jm = joint_map(config.joint_map)
     descriptions = load_descriptions(Path(config.descriptions)) if config.descriptions else {}
-    val = load_library(Path(config.data), jm, config.fps, descriptions, subjects=config.val_subjects)
+    _, val = load_split(config, jm, descriptions)
     for kind, windows in validation_windows(val, jm, args.frames, args.windows).items():
         for index, window in enumerate(windows):
             Clip(

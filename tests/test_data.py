@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from finepose_core.geometry.camera import (
     project,
     to_virtual,
 )
+from finepose_core.train import TrainConfig, load_split
 from tests.bvh_factory import write_library
 
 
@@ -274,3 +276,32 @@ def test_window_sampler_is_deterministic_and_held_out_by_subject(tmp_path: Path)
     np.testing.assert_array_equal(a.keypoints2d, b.keypoints2d)
     assert not np.array_equal(sampler.sample(8).keypoints2d, a.keypoints2d)
     np.testing.assert_allclose(project(a.joints3d, a.K), a.exact2d)
+
+
+def test_split_holds_out_subjects_and_trials_and_keeps_test_trials_out_of_both(tmp_path: Path) -> None:
+    root = write_library(tmp_path, {"01": 3, "02": 3, "03": 2}, frames=40)
+    config = TrainConfig(
+        data=str(root),
+        descriptions=str(root / "descriptions.csv"),
+        val_subjects=["03"],
+        val_trials=["02_02"],
+        exclude_trials=["02_03", "03_01"],
+    )
+    train, val = load_split(config, CMU_MB, load_descriptions(root / "descriptions.csv"))
+    assert sorted(s.trial for s in train) == ["01_01", "01_02", "01_03", "02_01"]
+    assert sorted(s.trial for s in val) == ["02_02", "03_02"]
+    # trials alone select across subjects; the subjects filter alone still works as before
+    only = load_library(root, CMU_MB, 30.0, trials=["01_02", "03_02"])
+    assert sorted(s.trial for s in only) == ["01_02", "03_02"]
+    assert {s.subject for s in load_library(root, CMU_MB, 30.0, subjects=["02"])} == {"02"}
+    no_validation = replace(config, val_subjects=[], val_trials=[])
+    train_all, val_none = load_split(no_validation, CMU_MB, {})
+    assert val_none == [] and len(train_all) == 6
+
+
+def test_default_split_keeps_the_rendered_clips_motions_out_of_training_and_validation() -> None:
+    config = TrainConfig()
+    # the trials of ../shared/data/rendered (walk, dance, punch, dribble, the two-person clip's dribble)
+    rendered = {"05_01", "05_02", "02_05", "06_02", "06_13"}
+    assert rendered <= set(config.exclude_trials)
+    assert not rendered & set(config.val_trials)

@@ -97,8 +97,13 @@ def load_library(
     exclude_subjects: Sequence[str] = (),
     exclude_trials: Sequence[str] = (),
     min_frames: int = 2,
+    trials: Sequence[str] | None = None,
 ) -> list[MocapSequence]:
-    """The BVH files below `root`, resampled to `fps`; restricted to `subjects` when given."""
+    """The BVH files below `root`, resampled to `fps`.
+
+    When `subjects` or `trials` is given, only the files of those subjects plus those trials (e.g. "02_06")
+    are read; the exclusions apply after that.
+    """
     root = Path(root)
     files = sorted(root.rglob("*.bvh")) if root.is_dir() else [root]
     if not files or not files[0].exists():
@@ -106,11 +111,9 @@ def load_library(
     sequences = []
     for path in files:
         subject, trial, key = _subject_trial(path)
-        if (
-            (subjects is not None and subject not in subjects)
-            or subject in exclude_subjects
-            or trial in exclude_trials
-        ):
+        selected = subjects is None and trials is None
+        selected = selected or subject in (subjects or ()) or trial in (trials or ())
+        if not selected or subject in exclude_subjects or trial in exclude_trials:
             continue
         try:
             motion = load_bvh(path)
