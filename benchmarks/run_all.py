@@ -42,8 +42,8 @@ def commands(out: Path) -> dict[str, list[list[str]]]:
         ],
         [py, "benchmarks/quality_rendered.py", "--json", str(out / "accuracy_rendered.json")],
     ]
-    if not (REPO / "runs/val_clips/exact").is_dir():
-        accuracy.insert(0, [py, "scripts/export_validation_clips.py"])
+    # written every time (seconds): a folder left by an older checkout may hold another split's windows
+    accuracy.insert(0, [py, "scripts/export_validation_clips.py"])
     return {
         "lift_throughput": [
             [py, "benchmarks/lift_throughput.py", "--json", str(out / "lift_throughput.json")]
