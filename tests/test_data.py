@@ -299,9 +299,16 @@ def test_split_holds_out_subjects_and_trials_and_keeps_test_trials_out_of_both(t
     assert val_none == [] and len(train_all) == 6
 
 
-def test_default_split_keeps_the_rendered_clips_motions_out_of_training_and_validation() -> None:
+def test_default_split_keeps_the_rendered_clips_motions_out_of_training_and_validation(
+    shared_dir: Path,
+) -> None:
     config = TrainConfig()
-    # the trials of ../shared/data/rendered (walk, dance, punch, dribble, the two-person clip's dribble)
-    rendered = {"05_01", "05_02", "02_05", "06_02", "06_13"}
+    # the CMU trials each rendered clip was made from, as its ground-truth file records them
+    rendered = {
+        str(trial)
+        for clip in sorted((shared_dir / "data/rendered").glob("*.npz"))
+        for trial in np.atleast_1d(np.load(clip)["bvh_trial"])
+    }
+    assert rendered == {"05_01", "05_02", "02_05", "06_02", "06_13"}
     assert rendered <= set(config.exclude_trials)
     assert not rendered & set(config.val_trials)
