@@ -120,7 +120,6 @@ _DIRECT: Final[dict[int, int]] = {
     4: MP["left_hip"],
     5: MP["left_knee"],
     6: MP["left_ankle"],
-    9: MP["nose"],
     11: MP["left_shoulder"],
     12: MP["left_elbow"],
     13: MP["left_wrist"],
@@ -136,9 +135,9 @@ class ConversionConfig:
 
     spine_fraction: Spine lies this far from the pelvis towards the thorax (Human3.6M's spine joint is
         close to the middle of the trunk).
-    head_extension: Head (the top of the head in Human3.6M) is the centre of the head (ears and eyes)
-        moved away from the thorax by this fraction of the thorax → head-centre distance; the centre of
-        the head is about two thirds of the way from the shoulders to the crown.
+    head_extension: Head (the top of the skull) is the head's pivot (Neck/Nose, between the ears) moved
+        away from the thorax by this fraction of the thorax → pivot distance: the pivot sits at nose height,
+        about two thirds of the way from the base of the neck to the crown.
     """
 
     spine_fraction: float = 0.5
@@ -161,7 +160,8 @@ def mediapipe_to_h36m(
     visibility: [..., 33] in [0, 1]; 1 where absent.
     Returns (joints [..., 17, D] float32, confidence [..., 17] float32). A joint whose necessary sources
     are unknown is NaN with confidence 0. Derived joints take the confidence of their weakest necessary
-    source; the head needs the thorax and either the ears or the eyes.
+    source, except that a left–right pair standing for the head's pivot counts as its better side; the
+    pivot (Neck/Nose) needs the ears, the eyes or the nose, and the top of the head the thorax as well.
     """
     config = config or ConversionConfig()
     points = np.asarray(landmarks, dtype=np.float64)
@@ -188,18 +188,23 @@ def mediapipe_to_h36m(
     joints[..., 7, :] = pelvis + config.spine_fraction * (thorax - pelvis)
     joint_conf[..., 7] = np.minimum(pelvis_conf, thorax_conf)
 
-    # Centre of the head: the ears' and eyes' midpoints, each weighted by its confidence, so that a face
-    # seen in profile (one ear hidden) or from behind (eyes hidden) still gives a head.
-    ears, ears_conf = _midpoint(points, conf, MP["left_ear"], MP["right_ear"])
-    eyes, eyes_conf = _midpoint(points, conf, MP["left_eye"], MP["right_eye"])
-    weight_sum = ears_conf + eyes_conf
-    safe_sum = np.where(weight_sum > 0, weight_sum, 1.0)[..., None]
-    centre = (
-        np.nan_to_num(ears) * ears_conf[..., None] + np.nan_to_num(eyes) * eyes_conf[..., None]
-    ) / safe_sum
-    centre = np.where((weight_sum > 0)[..., None], centre, np.nan)
-    joints[..., 10, :] = centre + config.head_extension * (centre - thorax)
-    joint_conf[..., 10] = np.minimum(np.maximum(ears_conf, eyes_conf), thorax_conf)
+    # Neck/Nose is the head's pivot (the skeleton's head joint, inside the skull at nose height), which in
+    # any view lies about midway between the ears; the nose and eyes sit some 8–10 cm in front of it and
+    # swing sideways as the head turns. So the pivot is the ears' midpoint, then the eyes', then the nose.
+    # Each landmark is predicted even when hidden, so an ear turned away from the camera is still usable:
+    # the pair's confidence is the better ear's (a head in profile is well placed).
+    pivot = np.full_like(points[..., 0, :], np.nan)
+    pivot_conf = np.zeros(points.shape[:-2])
+    for left, right in (("left_ear", "right_ear"), ("left_eye", "right_eye"), ("nose", "nose")):
+        a, b = MP[left], MP[right]
+        candidate = 0.5 * (points[..., a, :] + points[..., b, :])
+        usable = np.isfinite(candidate).all(axis=-1) & np.isnan(pivot).any(axis=-1)
+        pivot = np.where(usable[..., None], candidate, pivot)
+        pivot_conf = np.where(usable, np.maximum(conf[..., a], conf[..., b]), pivot_conf)
+    joints[..., 9, :], joint_conf[..., 9] = pivot, pivot_conf
+    # Head (the top of the skull) continues the thorax → pivot line.
+    joints[..., 10, :] = pivot + config.head_extension * (pivot - thorax)
+    joint_conf[..., 10] = np.minimum(pivot_conf, thorax_conf)
 
     unknown = np.isnan(joints).any(axis=-1)
     joint_conf = np.where(unknown, 0.0, joint_conf)

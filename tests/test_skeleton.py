@@ -73,10 +73,9 @@ def test_conversion_of_a_hand_made_person() -> None:
     np.testing.assert_allclose(joints[0], (100, 140))  # pelvis = mid-hips
     np.testing.assert_allclose(joints[8], (100, 70))  # thorax = mid-shoulders
     np.testing.assert_allclose(joints[7], (100, 105))  # spine halfway
-    np.testing.assert_allclose(joints[9], (100, 40))  # nose
-    # head centre: ears (100, 40) and eyes (100, 36) equally weighted → (100, 38); moved half of the
-    # thorax → centre distance (32 px) further up → (100, 22)
-    np.testing.assert_allclose(joints[10], (100, 22))
+    np.testing.assert_allclose(joints[9], (100, 40))  # head pivot: between the ears
+    # top of the head: the pivot moved half of the thorax → pivot distance (30 px) further up
+    np.testing.assert_allclose(joints[10], (100, 25))
     np.testing.assert_allclose(joints[1], (88, 140))  # RHip is MediaPipe's right hip
     np.testing.assert_allclose(joints[11], (120, 70))  # LShoulder
     np.testing.assert_allclose(joints[16], (65, 130))  # RWrist
@@ -103,9 +102,40 @@ def test_head_from_the_eyes_when_the_ears_are_unknown() -> None:
     lm = _standing_person()
     lm[MP["left_ear"]] = np.nan
     joints, conf = mediapipe_to_h36m(lm)
-    # centre = eyes (100, 36); thorax → centre is 34 px; half of it further → (100, 19)
+    # pivot = eyes (100, 36); thorax → pivot is 34 px; half of it further → (100, 19)
+    np.testing.assert_allclose(joints[9], (100, 36))
     np.testing.assert_allclose(joints[10], (100, 19))
     assert conf[10] == pytest.approx(1.0)
+
+
+def test_head_from_the_nose_when_ears_and_eyes_are_unknown() -> None:
+    lm = _standing_person()
+    vis = np.ones(33)
+    vis[MP["nose"]] = 0.7
+    lm[MP["left_ear"]] = lm[MP["right_eye"]] = np.nan
+    joints, conf = mediapipe_to_h36m(lm, vis)
+    np.testing.assert_allclose(joints[9], (100, 40))
+    np.testing.assert_allclose(joints[10], (100, 25))
+    assert conf[9] == pytest.approx(0.7) and conf[10] == pytest.approx(0.7)
+    lm[MP["nose"]] = np.nan
+    joints, conf = mediapipe_to_h36m(lm, vis)
+    assert np.isnan(joints[9:11]).all() and conf[9] == conf[10] == 0
+
+
+def test_head_in_profile_stays_between_the_ears() -> None:
+    """Turned to its left, the face (nose, eyes) swings 12 px off the head's pivot and the right ear is
+    hidden behind the head (low visibility, position still predicted): the pivot stays between the ears
+    and keeps the visible ear's confidence."""
+    lm = _standing_person()
+    lm[MP["nose"]] = (112, 40)
+    lm[MP["left_eye"]], lm[MP["right_eye"]] = (110, 36), (108, 36)
+    lm[MP["left_ear"]], lm[MP["right_ear"]] = (98, 39), (102, 41)
+    vis = np.ones(33)
+    vis[MP["right_ear"]] = 0.2
+    joints, conf = mediapipe_to_h36m(lm, vis)
+    np.testing.assert_allclose(joints[9], (100, 40))
+    np.testing.assert_allclose(joints[10], (100, 25))
+    assert conf[9] == pytest.approx(1.0)
 
 
 def test_unknown_sources_give_nan_with_zero_confidence() -> None:
@@ -127,13 +157,12 @@ def test_batched_3d_landmarks_and_config() -> None:
     pelvis = 0.5 * (lm[..., MP["left_hip"], :] + lm[..., MP["right_hip"], :])
     thorax = 0.5 * (lm[..., MP["left_shoulder"], :] + lm[..., MP["right_shoulder"], :])
     np.testing.assert_allclose(joints[..., 7, :], pelvis + 0.25 * (thorax - pelvis), rtol=1e-5, atol=1e-6)
-    # with no extension the head is the confidence-weighted centre of ears and eyes
-    ears = 0.5 * (lm[..., 7, :] + lm[..., 8, :])
-    eyes = 0.5 * (lm[..., 2, :] + lm[..., 5, :])
-    w_ears = np.minimum(vis[..., 7], vis[..., 8])[..., None]
-    w_eyes = np.minimum(vis[..., 2], vis[..., 5])[..., None]
-    expected = (ears * w_ears + eyes * w_eyes) / (w_ears + w_eyes)
-    np.testing.assert_allclose(joints[..., 10, :], expected, rtol=1e-5, atol=1e-6)
+    # with no extension the top of the head is the pivot: the ears' midpoint, as confident as the better ear
+    ears = 0.5 * (lm[..., MP["left_ear"], :] + lm[..., MP["right_ear"], :])
+    np.testing.assert_allclose(joints[..., 9, :], ears, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(joints[..., 10, :], ears, rtol=1e-5, atol=1e-6)
+    better_ear = np.maximum(vis[..., MP["left_ear"]], vis[..., MP["right_ear"]])
+    np.testing.assert_allclose(conf[..., 9], better_ear, rtol=1e-6)
 
 
 def test_wrong_shapes_are_rejected() -> None:
