@@ -6,7 +6,8 @@ project was obtained from mocap.cs.cmu.edu. The database was created with fundin
 - lift from the exact 2D (the ground-truth projection, known K): the lifter alone;
 - the full pipeline from the video (MediaPipe detection, tracking, lifting, placement; K estimated from the
   default field of view unless --known-k): detection rate, id switches, root-relative MPJPE and P-MPJPE,
-  root-position error;
+  acceleration error (jitter, mm/frame²), root-position error; as it runs, with each joint's depth blended
+  with MediaPipe's own (geometry/depth_fusion.py), and with the lifter's depth alone (--mediapipe-depth 0);
 - MediaPipe's own 3D (pose world landmarks mapped to the 17 joints, root-aligned): what MediaPipe-based
   Blender add-ons give their users today.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +74,68 @@ def _assign(candidates: NDArray[Any], truths: dict[int, NDArray[Any]]) -> dict[i
     }
 
 
-def _scores(pred: list[NDArray[Any]], truth: list[NDArray[Any]]) -> dict[str, float]:
-    if not pred:
-        return {"mpjpe_mm": float("nan"), "p_mpjpe_mm": float("nan")}
-    p, g = np.stack(pred), np.stack(truth)
+Sequences = dict[int, dict[int, tuple[NDArray[Any], NDArray[Any]]]]  # person → frame → (pred, truth)
+
+
+def _scores(sequences: Sequences) -> dict[str, float]:
+    """Root-relative MPJPE and P-MPJPE over every matched frame, and the acceleration error (jitter, in
+    mm/frame²) over runs of consecutive matched frames."""
+    pairs = [pair for frames in sequences.values() for pair in frames.values()]
+    if not pairs:
+        return {"mpjpe_mm": float("nan"), "p_mpjpe_mm": float("nan"), "accel_mm": float("nan")}
+    p, g = np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs])
+    accel, weight = 0.0, 0
+    for frames in sequences.values():
+        order = sorted(frames)
+        runs = np.split(np.array(order), np.flatnonzero(np.diff(order) > 1) + 1)
+        for run in runs:
+            if len(run) >= 3:
+                pred = np.stack([frames[f][0] for f in run])
+                truth = np.stack([frames[f][1] for f in run])
+                accel += metrics.acceleration_error(pred, truth) * (len(run) - 2)
+                weight += len(run) - 2
     return {
         "mpjpe_mm": round(1000 * metrics.mpjpe(p, g), 1),
         "p_mpjpe_mm": round(1000 * metrics.p_mpjpe(p, g), 1),
+        "accel_mm": round(1000 * accel / max(weight, 1), 1),
+    }
+
+
+def _rooted(joints: NDArray[Any]) -> NDArray[Any]:
+    return np.asarray(joints - joints[:1])
+
+
+def _score_pipeline(result: Any, clips: list[Any], in_image: NDArray[Any]) -> dict[str, Any]:
+    """Detection rate, id switches, accuracy and root error of the pipeline's people against the truth."""
+    tracked = {person.id: person for person in result.people}
+    counted = matched = switches = 0
+    sequences: Sequences = {p: {} for p in range(len(clips))}
+    root_errors: list[float] = []
+    previous_id: dict[int, int] = {}
+    for f in range(clips[0].frames):
+        truths = {p: clip.keypoints2d[f] for p, clip in enumerate(clips) if in_image[p, f].sum() >= 15}
+        counted += len(truths)
+        ids = [pid for pid, person in tracked.items() if f in person.frames]
+        candidates = (
+            np.stack([tracked[pid].keypoints2d[tracked[pid].frames.index(f)] for pid in ids])
+            if ids
+            else np.zeros((0, 17, 2))
+        )
+        for p, choice in _assign(candidates, truths).items():
+            truth3d = clips[p].joints3d[f]
+            matched += 1
+            person = tracked[ids[choice]]
+            if p in previous_id and ids[choice] != previous_id[p]:
+                switches += 1
+            previous_id[p] = ids[choice]
+            camera = person.joints3d_camera[person.frames.index(f)]
+            sequences[p][f] = (_rooted(camera), _rooted(truth3d))
+            root_errors.append(float(np.linalg.norm(camera[0] - truth3d[0])))
+    return {
+        "detection_rate": round(matched / max(counted, 1), 3),
+        "id_switches": switches,
+        **_scores(sequences),
+        "root_error_m": round(float(np.median(root_errors)), 3) if root_errors else float("nan"),
     }
 
 
@@ -91,67 +148,47 @@ def evaluate_clip(path: Path, pipeline: Pipeline, options: JobOptions, known_k: 
     video = path.with_suffix(".mp4")
 
     # 1. the lifter alone, from the exact 2D
-    exact_pred: list[NDArray[Any]] = []
-    exact_truth: list[NDArray[Any]] = []
-    for clip in clips:
+    exact: Sequences = {}
+    for p, clip in enumerate(clips):
         assert clip.joints3d is not None
         lifted = pipeline.lifter.lift(
             clip.keypoints2d, clip.K, clip.image_size, None, Prompts(), fps, options.lift_options()
         )
-        truth = clip.joints3d - clip.joints3d[:, :1]
-        exact_pred.extend(lifted.joints3d)
-        exact_truth.extend(truth)
+        exact[p] = {f: (lifted.joints3d[f], _rooted(clip.joints3d[f])) for f in range(clip.frames)}
 
-    # 2. the pipeline from the video
+    # 2. the pipeline from the video, as it runs (depth blended with MediaPipe's) and with the lifter's
+    # depth alone
     focal = float(K[0, 0]) if known_k else None
     job = JobOptions(**{**options.__dict__, "focal_px": focal, "max_people": max(2, len(clips))})
     result = pipeline.run(video, job)
-    tracked = {person.id: person for person in result.people}
+    lifter_depth = pipeline.run(video, replace(job, mediapipe_depth=0.0))
+
     # 3. MediaPipe's own 3D
     mp_frames = mediapipe_world(video, len(clips), fps)
-
-    counted = matched = switches = 0
-    pipe_pred, pipe_truth, root_errors, mp_pred, mp_truth = [], [], [], [], []
-    previous_id: dict[int, int] = {}
+    mp: Sequences = {p: {} for p in range(len(clips))}
     for f in range(clips[0].frames):
         truths = {p: clip.keypoints2d[f] for p, clip in enumerate(clips) if in_image[p, f].sum() >= 15}
-        counted += len(truths)
-        ids = [pid for pid, person in tracked.items() if f in person.frames]
-        candidates = (
-            np.stack([tracked[pid].keypoints2d[tracked[pid].frames.index(f)] for pid in ids])
-            if ids
-            else np.zeros((0, 17, 2))
-        )
-        for p, choice in _assign(candidates, truths).items():
-            truth3d = clips[p].joints3d[f]  # type: ignore[index]
-            matched += 1
-            person = tracked[ids[choice]]
-            row = person.frames.index(f)
-            if p in previous_id and ids[choice] != previous_id[p]:
-                switches += 1
-            previous_id[p] = ids[choice]
-            camera = person.joints3d_camera[row]
-            pipe_pred.append(camera - camera[:1])
-            pipe_truth.append(truth3d - truth3d[:1])
-            root_errors.append(float(np.linalg.norm(camera[0] - truth3d[0])))
         image, world = mp_frames[f]
         for p, choice in _assign(image, truths).items():
-            truth3d = clips[p].joints3d[f]  # type: ignore[index]
-            mp_pred.append(world[choice] - world[choice][:1])
-            mp_truth.append(truth3d - truth3d[:1])
+            mp[p][f] = (_rooted(world[choice]), _rooted(clips[p].joints3d[f]))  # type: ignore[index]
     return {
         "clip": path.stem,
         "people": len(clips),
-        "lifter_exact_2d": _scores(exact_pred, exact_truth),
-        "pipeline": {
-            "detection_rate": round(matched / max(counted, 1), 3),
-            "id_switches": switches,
-            **_scores(pipe_pred, pipe_truth),
-            "root_error_m": round(float(np.median(root_errors)), 3) if root_errors else float("nan"),
-        },
-        "mediapipe_3d": _scores(mp_pred, mp_truth),
+        "lifter_exact_2d": _scores(exact),
+        "pipeline": _score_pipeline(result, clips, in_image),
+        "pipeline_lifter_depth": _scores_only(_score_pipeline(lifter_depth, clips, in_image)),
+        "mediapipe_depth_weight": job.mediapipe_depth,
+        "mediapipe_3d": _scores(mp),
         "k_source": result.camera.source,
     }
+
+
+def _triple(row: dict[str, Any]) -> str:
+    return f"{row['mpjpe_mm']:.1f}/{row['p_mpjpe_mm']:.1f}/{row['accel_mm']:.1f}"
+
+
+def _scores_only(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: row[key] for key in ("mpjpe_mm", "p_mpjpe_mm", "accel_mm")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,15 +208,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.clips is None or args.clips in path.stem
     ]
     print(
-        f"{'clip':<22}{'people':>7}{'exact2D MPJPE/PA':>18}{'detect':>8}{'ids':>5}"
-        f"{'MPJPE/PA':>14}{'root m':>8}{'MediaPipe3D MPJPE/PA':>22}"
+        f"{'clip':<22}{'people':>7}{'exact2D MPJPE/PA':>18}{'detect':>8}{'ids':>5}{'MPJPE/PA/accel':>20}"
+        f"{'lifter depth':>20}{'root m':>8}{'MediaPipe3D':>20}"
     )
     for row in rows:
-        e, q, m = row["lifter_exact_2d"], row["pipeline"], row["mediapipe_3d"]
+        e, q, d, m = (
+            row["lifter_exact_2d"],
+            row["pipeline"],
+            row["pipeline_lifter_depth"],
+            row["mediapipe_3d"],
+        )
         print(
             f"{row['clip']:<22}{row['people']:>7}{e['mpjpe_mm']:>10.1f}/{e['p_mpjpe_mm']:<7.1f}"
-            f"{q['detection_rate']:>8.1%}{q['id_switches']:>5}{q['mpjpe_mm']:>8.1f}/{q['p_mpjpe_mm']:<5.1f}"
-            f"{q['root_error_m']:>8.2f}{m['mpjpe_mm']:>14.1f}/{m['p_mpjpe_mm']:<7.1f}"
+            f"{q['detection_rate']:>8.1%}{q['id_switches']:>5}{_triple(q):>20}{_triple(d):>20}"
+            f"{q['root_error_m']:>8.2f}{_triple(m):>20}"
         )
     if args.json:
         report = {"preset": args.preset, "known_k": args.known_k, "clips": rows}

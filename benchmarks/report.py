@@ -87,6 +87,11 @@ def memory(report: Any) -> list[str]:
     ]
 
 
+def _triple(scores: dict[str, Any]) -> str:
+    accel = scores.get("accel_mm")
+    return f"{scores['mpjpe_mm']} / {scores['p_mpjpe_mm']}" + (f" / {accel}" if accel is not None else "")
+
+
 def accuracy(folder: Path) -> list[str]:
     lines = []
     for kind in ("exact", "noisy"):
@@ -101,15 +106,17 @@ def accuracy(folder: Path) -> list[str]:
     if rendered:
         lines += [
             "",
-            "| clip | people | exact 2D MPJPE / P-MPJPE | detected | id switches | pipeline MPJPE / P-MPJPE | root error | MediaPipe 3D MPJPE / P-MPJPE |",
-            "|---|---|---|---|---|---|---|---|",
+            "| clip | people | exact 2D MPJPE / P-MPJPE | detected | id switches | pipeline MPJPE / P-MPJPE / accel "
+            "| lifter's depth alone | root error | MediaPipe 3D MPJPE / P-MPJPE / accel |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for clip in rendered["clips"]:
             exact, pipe, mp = clip["lifter_exact_2d"], clip["pipeline"], clip["mediapipe_3d"]
+            alone = clip.get("pipeline_lifter_depth")
             lines.append(
                 f"| {clip['clip']} | {clip['people']} | {exact['mpjpe_mm']} / {exact['p_mpjpe_mm']} | "
-                f"{100 * pipe['detection_rate']:.0f} % | {pipe['id_switches']} | {pipe['mpjpe_mm']} / "
-                f"{pipe['p_mpjpe_mm']} | {pipe['root_error_m']} m | {mp['mpjpe_mm']} / {mp['p_mpjpe_mm']} |"
+                f"{100 * pipe['detection_rate']:.0f} % | {pipe['id_switches']} | {_triple(pipe)} | "
+                f"{_triple(alone) if alone else '–'} | {pipe['root_error_m']} m | {_triple(mp)} |"
             )
     return lines
 

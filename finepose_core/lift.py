@@ -95,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", default="balanced", choices=list(QUALITY_PRESETS))
     parser.add_argument("--hypotheses", type=int)
     parser.add_argument("--steps", type=int)
+    parser.add_argument(
+        "--mediapipe-depth",
+        type=float,
+        default=0.5,
+        metavar="W",
+        help="MediaPipe's own 3D's share 0–1 of each joint's depth, blended with the lifter's "
+        "(0: the lifter's alone; default 0.5)",
+    )
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--end", type=int)
@@ -126,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             start=args.start,
             end=args.end,
             step=args.step,
+            mediapipe_depth=args.mediapipe_depth,
         )
         pipeline = Pipeline(PipelineConfig(checkpoint=args.checkpoint, device=args.device))
         result = pipeline.run(args.video, options, progress=bars)

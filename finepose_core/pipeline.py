@@ -30,6 +30,7 @@ from finepose_core.geometry.camera import (
     intrinsics_from_focal,
     intrinsics_from_fov,
 )
+from finepose_core.geometry.depth_fusion import DepthFusionConfig, fuse_depth
 from finepose_core.geometry.placement import Floor, PlacementConfig, fit_floor, root_translations, to_world
 from finepose_core.lifter import Lifter, LiftOptions, PersonInput
 from finepose_core.model.prompts import Prompts
@@ -88,6 +89,9 @@ class JobOptions:
     end: int | None = None
     step: int = 1
     seed: int = 0
+    # MediaPipe's own 3D's share of each joint's depth (geometry/depth_fusion.py); 0: the lifter's alone.
+    # Only for video jobs: callers that bring their own 2D keypoints have no detector 3D to blend.
+    mediapipe_depth: float = 0.5
 
     def __post_init__(self) -> None:
         if self.preset not in QUALITY_PRESETS:
@@ -102,7 +106,12 @@ class JobOptions:
             raise ValueError("max people must be within 1–16")
         if self.start < 0 or self.step < 1 or (self.end is not None and self.end <= self.start):
             raise ValueError(f"invalid frame range: start {self.start}, end {self.end}, step {self.step}")
-        for name in ("min_detection_confidence", "min_presence_confidence", "min_tracking_confidence"):
+        for name in (
+            "min_detection_confidence",
+            "min_presence_confidence",
+            "min_tracking_confidence",
+            "mediapipe_depth",
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1]")
 
@@ -224,7 +233,7 @@ class Pipeline:
         K, k_source = intrinsics(info.width, info.height, options)
 
         started = time.perf_counter()
-        detections, frame_indices = self._detect(info, options, end, wanted, report, is_cancelled)
+        detections, references, frame_indices = self._detect(info, options, end, wanted, report, is_cancelled)
         timings["detect"] = time.perf_counter() - started
         if not frame_indices:
             raise PipelineError(f"{video}: no frame in the range {options.start}–{end} could be decoded")
@@ -244,7 +253,7 @@ class Pipeline:
         self._check(is_cancelled)
         camera = _Camera(K, k_source, (info.width, info.height), fps)
         people, floor = self._lift_and_place(
-            tracks, frame_indices, camera, options, timings, report, is_cancelled
+            tracks, frame_indices, camera, options, timings, report, is_cancelled, references
         )
         video_info = VideoInfoResult(
             str(video), info.width, info.height, info.fps, info.frame_count, options.start, options.step
@@ -308,7 +317,9 @@ class Pipeline:
         timings: dict[str, float],
         report: ProgressCallback,
         is_cancelled: CancelCallback,
+        references: list[NDArray[np.float64]] | None = None,
     ) -> tuple[list[PersonResult], Floor]:
+        """`references[f]`: the detector's own 3D of frame f's detections [P, 17, 3], for depth fusion."""
         started = time.perf_counter()
         report("lift", 0.0)
 
@@ -327,11 +338,13 @@ class Pipeline:
         started = time.perf_counter()
         report("place", 0.0)
         camera_joints = []
+        fusion = DepthFusionConfig(weight=options.mediapipe_depth)
         for track, lift in zip(tracks, lifted, strict=True):
-            root = root_translations(
-                lift.joints3d, track.keypoints2d, camera.K, track.confidence2d, camera.fps
-            )
-            camera_joints.append(lift.joints3d + root[:, None])
+            joints = lift.joints3d
+            if references is not None and track.detection is not None and fusion.weight > 0:
+                joints = fuse_depth(joints, _reference_poses(track, references), fusion)
+            root = root_translations(joints, track.keypoints2d, camera.K, track.confidence2d, camera.fps)
+            camera_joints.append(joints + root[:, None])
         floor = fit_floor(camera_joints, camera.fps, PlacementConfig())
         world_from_camera = floor.world_from_camera()
         results = [
@@ -350,6 +363,7 @@ class Pipeline:
             text_encoder=self.lifter.cache.encoder_id,
             hypotheses=lift.hypotheses,
             steps=lift.steps,
+            mediapipe_depth=options.mediapipe_depth,
         )
 
     def _detect(
@@ -360,8 +374,10 @@ class Pipeline:
         wanted: int,
         report: ProgressCallback,
         is_cancelled: CancelCallback,
-    ) -> tuple[list[tuple[NDArray[np.float64], NDArray[np.float64]]], list[int]]:
+    ) -> tuple[list[tuple[NDArray[np.float64], NDArray[np.float64]]], list[NDArray[np.float64]], list[int]]:
+        """Per decoded frame: the 2D joints and confidences, MediaPipe's own 3D joints; the frame indices."""
         detections = []
+        references = []
         frame_indices: list[int] = []
         config = LandmarkerConfig(
             max_people=options.max_people,
@@ -378,12 +394,14 @@ class Pipeline:
                 found = detector.detect(frame, timestamp_ms=round(1000 * index / info.fps))
                 joints, confidence = mediapipe_to_h36m(found.pixels, found.visibility)
                 detections.append((joints.astype(np.float64), confidence.astype(np.float64)))
+                world, _ = mediapipe_to_h36m(found.world, found.visibility)
+                references.append(world.astype(np.float64))
                 frame_indices.append(index)
                 if count % 10 == 0:
                     report("detect", min(1.0, (count + 1) / wanted))
                     self._check(is_cancelled)
         report("detect", 1.0)
-        return detections, frame_indices
+        return detections, references, frame_indices
 
     @staticmethod
     def _check(is_cancelled: CancelCallback) -> None:
@@ -409,6 +427,17 @@ class Pipeline:
             confidence2d=track.confidence2d,
             prompts=texts,
         )
+
+
+def _reference_poses(track: TrackResult, references: list[NDArray[np.float64]]) -> NDArray[np.float64]:
+    """The detector's root-relative 3D for each of the track's frames [F, 17, 3]; NaN where it was bridged."""
+    assert track.detection is not None
+    out = np.full((len(track.frames), 17, 3), np.nan)
+    for row, (frame, detection) in enumerate(zip(track.frames, track.detection, strict=True)):
+        if detection >= 0:
+            pose = references[int(frame)][int(detection)]
+            out[row] = pose - pose[:1]
+    return out
 
 
 def _prompts_summary(prompts: Prompts) -> dict[str, Any]:

@@ -65,6 +65,7 @@ class ModelInfo:
     text_encoder: str
     hypotheses: int
     steps: int
+    mediapipe_depth: float = 0.0  # MediaPipe's share of the depth (geometry/depth_fusion.py)
 
 
 @dataclass

@@ -50,6 +50,12 @@ class JobOptionsModel(_Strict):
     end: int | None = Field(None, ge=1, le=10_000_000, description="frame after the last one")
     step: int = Field(1, ge=1, le=1000, description="use every step-th frame")
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    mediapipe_depth: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="MediaPipe's own 3D's share of each joint's depth; 0: the lifter's alone",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> JobOptionsModel:

@@ -54,7 +54,22 @@ def test_sample_clip_end_to_end(pipeline: Pipeline, tmp_path: Path) -> None:
         384 / np.tan(np.radians(30))
     )
     result.write_json(tmp_path / "r.json")
-    assert json.loads((tmp_path / "r.json").read_text())["people"][0]["id"] == 0
+    written = json.loads((tmp_path / "r.json").read_text())
+    assert written["people"][0]["id"] == 0 and written["model"]["mediapipe_depth"] == 0.5
+
+
+def test_mediapipe_depth_is_blended_into_the_lifted_depth(pipeline: Pipeline) -> None:
+    """Only the depth moves: the lifter's own root-relative pose (weight 0) and the blended one (weight 1, all
+    MediaPipe's depth) share x and y, and differ in depth."""
+    runs = {
+        w: pipeline.run(SAMPLE, JobOptions(preset="fast", start=10, end=40, mediapipe_depth=w)).people[0]
+        for w in (0.0, 1.0)
+    }
+    alone, blended = (p.joints3d_camera - p.joints3d_camera[:, :1] for p in runs.values())
+    assert runs[0.0].frames == runs[1.0].frames
+    depth_change = np.abs(blended[..., 2] - alone[..., 2]).mean()
+    plane_change = np.abs(blended[..., :2] - alone[..., :2]).mean()
+    assert depth_change > 0.02 and plane_change < 1e-9, (depth_change, plane_change)
 
 
 def test_cancel_stops_the_job(pipeline: Pipeline) -> None:
@@ -108,6 +123,8 @@ def test_bad_options_are_refused() -> None:
         JobOptions(start=10, end=5)
     with pytest.raises(ValueError, match="preset"):
         JobOptions(preset="ultra")
+    with pytest.raises(ValueError, match="mediapipe_depth"):
+        JobOptions(mediapipe_depth=1.5)
 
 
 def test_cli_summary_and_errors(tiny_checkpoint: Path, tmp_path: Path) -> None:

@@ -149,6 +149,7 @@ def test_not_a_video_is_415(client: httpx.Client, tmp_path: Path) -> None:
         ({"parts": {"tail": {"strength": 1}}}, "options.parts.tail"),
         ({"parts": {"arms": {"strength": 5}}}, "options.parts.arms.strength"),
         ({"colour": "red"}, "options.colour"),
+        ({"mediapipe_depth": -0.1}, "options.mediapipe_depth"),
     ],
 )
 def test_invalid_options_are_422_naming_the_field(

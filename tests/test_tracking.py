@@ -50,10 +50,15 @@ def test_two_people_crossing_keep_their_ids() -> None:
     frames = 90
     a = (_person(220), _line((100, 300), (700, 310), frames))
     b = (_person(200, legs=0.45), _line((700, 320), (100, 300), frames))
-    tracks = track_people(_video([a, b], frames, [set(range(frames))] * 2), FPS)
+    detections = _video([a, b], frames, [set(range(frames))] * 2)
+    tracks = track_people(detections, FPS)
     assert len(tracks) == 2
     for track in tracks:
         assert len(track.frames) == frames
+        # each frame links back to the detection the track took (the detections come shuffled)
+        assert track.detection is not None
+        for row, (frame, index) in enumerate(zip(track.frames, track.detection, strict=True)):
+            np.testing.assert_array_equal(detections[frame][0][index], track.keypoints2d[row])
         pelvis_x = track.keypoints2d[:, 0, 0]
         assert abs(np.diff(pelvis_x)).max() < 30  # no jump from one person to the other
     starts = sorted(tracks, key=lambda t: t.keypoints2d[0, 0, 0])
@@ -66,6 +71,8 @@ def test_short_occlusion_is_bridged_with_low_confidence() -> None:
     visible = set(range(frames)) - set(range(20, 35))  # hidden for 15 frames (0.5 s)
     (track,) = track_people(_video([person], frames, [visible]), FPS)
     assert len(track.frames) == frames and track.interpolated.sum() == 15
+    assert track.detection is not None
+    np.testing.assert_array_equal(track.detection == -1, track.interpolated)  # bridged: no detection
     assert (track.confidence2d[track.interpolated] <= 0.2 * 0.9 + 1e-9).all()
     expected = person[1][27]
     np.testing.assert_allclose(track.keypoints2d[27, 0], expected, atol=5.0)

@@ -49,6 +49,7 @@ class Track:
     frames: list[int] = field(default_factory=list)
     keypoints: list[FloatArray] = field(default_factory=list)  # [17, 2] per seen frame
     confidence: list[FloatArray] = field(default_factory=list)
+    detections: list[int] = field(default_factory=list)  # the detection's index in its frame, per sighting
     confirmed: bool = False
 
     @property
@@ -88,6 +89,9 @@ class TrackResult:
     keypoints2d: FloatArray  # [F, 17, 2] pixels
     confidence2d: FloatArray  # [F, 17]
     interpolated: NDArray[np.bool_]  # [F] True where the frame was filled across a gap
+    # [F] which of its frame's detections the track took (−1 where filled): links a frame back to what the
+    # detector found beyond the keypoints (MediaPipe's own 3D); None when there was no detector
+    detection: NDArray[np.int64] | None = None
 
 
 def _cost(track: Track, frame: int, joints: FloatArray, confidence: FloatArray) -> float:
@@ -133,6 +137,7 @@ class Tracker:
             track.frames.append(frame)
             track.keypoints.append(np.asarray(joints[d], np.float64))
             track.confidence.append(np.asarray(confidence[d], np.float64))
+            track.detections.append(d)
             if not track.confirmed and len(track.frames) >= config.min_hits:
                 self._confirm(track)
         survivors = []
@@ -152,6 +157,7 @@ class Tracker:
                     [frame],
                     [np.asarray(joints[d], np.float64)],
                     [np.asarray(confidence[d], np.float64)],
+                    [d],
                 )
                 self._tentative_ids -= 1
                 if config.min_hits <= 1:
@@ -203,6 +209,7 @@ class Tracker:
             track.frames = previous.frames + track.frames
             track.keypoints = previous.keypoints + track.keypoints
             track.confidence = previous.confidence + track.confidence
+            track.detections = previous.detections + track.detections
             return
         track.id = self._next_id
         self._next_id += 1
@@ -221,12 +228,13 @@ class Tracker:
         frames = np.array(track.frames)
         keypoints = np.stack(track.keypoints)
         confidence = np.stack(track.confidence)
-        all_frames, all_points, all_conf, filled = [], [], [], []
+        all_frames, all_points, all_conf, filled, detection = [], [], [], [], []
         for i, frame in enumerate(frames):
             all_frames.append(frame)
             all_points.append(keypoints[i])
             all_conf.append(confidence[i])
             filled.append(False)
+            detection.append(track.detections[i])
             if i + 1 < len(frames):
                 gap = frames[i + 1] - frame
                 if 1 < gap <= self.max_gap + 1:
@@ -238,12 +246,14 @@ class Tracker:
                             self.config.gap_confidence * np.minimum(confidence[i], confidence[i + 1])
                         )
                         filled.append(True)
+                        detection.append(-1)
         return TrackResult(
             id=track.id,
             frames=np.array(all_frames, dtype=np.int64),
             keypoints2d=np.stack(all_points),
             confidence2d=np.stack(all_conf),
             interpolated=np.array(filled, dtype=bool),
+            detection=np.array(detection, dtype=np.int64),
         )
 
 
