@@ -30,6 +30,7 @@ def job_options(
     end: int | None = None,
     fov_deg: float | None = None,
     focal_px: float | None = None,
+    mediapipe_depth: float | None = None,
 ) -> dict[str, Any]:
     """The server's job options (JSON) from the panel's or the batch script's settings; unset values are
     left out, so that the server's defaults apply."""
@@ -41,7 +42,12 @@ def job_options(
         "start": start,
         "parts": parts,
     }
-    for key, value in (("end", end), ("fov_deg", fov_deg), ("focal_px", focal_px)):
+    for key, value in (
+        ("end", end),
+        ("fov_deg", fov_deg),
+        ("focal_px", focal_px),
+        ("mediapipe_depth", mediapipe_depth),
+    ):
         if value is not None:
             options[key] = value
     return options

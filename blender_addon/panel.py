@@ -44,6 +44,7 @@ class VIEW3D_PT_finepose_lift(bpy.types.Panel):
             row.prop(settings, f"{part}_text")
             row.prop(settings, f"{part}_strength", text="")
         box.prop(settings, "preset")
+        box.prop(settings, "image_depth")
 
         box = layout.box()
         box.prop(settings, "target")

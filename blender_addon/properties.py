@@ -74,6 +74,15 @@ class FinePoseSettings(bpy.types.PropertyGroup):
             ],
             default="balanced",
         ),
+        "image_depth": FloatProperty(
+            name="Image Depth",
+            description="Share of each joint's depth taken from MediaPipe's own 3D, which sees the image "
+            "(0: from the 2D keypoints alone)",
+            default=0.5,
+            min=0.0,
+            max=1.0,
+            subtype="FACTOR",
+        ),
         "target": EnumProperty(
             name="Target",
             items=[
@@ -135,6 +144,7 @@ def server_options(settings: Any) -> dict[str, Any]:
         end=settings.frame_end if settings.frame_end > settings.frame_start else None,
         fov_deg=settings.fov_deg if settings.camera_mode == "FOV" else None,
         focal_px=settings.focal_px if settings.camera_mode == "FOCAL" else None,
+        mediapipe_depth=settings.image_depth,
     )
 
 

@@ -4,7 +4,7 @@
         [--rig FILE.blend:Armature --map PRESET] [--action TEXT] [--speed auto|slow|normal|fast]
         [--part arms="raised overhead"@1.5 ...]
         [--preset fast|balanced|best] [--max-people N] [--fov DEG | --focal-px F] [--start S] [--end E]
-        [--no-root-motion] [--no-floor] [--no-foot-locking] [--smoothing 0.3]
+        [--no-root-motion] [--no-floor] [--no-foot-locking] [--smoothing 0.3] [--mediapipe-depth W]
         [--export-fbx DIR] [--export-bvh DIR] [--preview PREVIEW.png|.mp4]
         [--server URL] [--token T] [--no-autostart] [--python PY] [--server-args "..."]
     python scripts/batch.py -- ...            (the same with the bpy wheel, e.g. the project's .venv)
@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-floor", action="store_true")
     parser.add_argument("--no-foot-locking", action="store_true")
     parser.add_argument("--smoothing", type=float, default=0.3)
+    parser.add_argument(
+        "--mediapipe-depth",
+        type=float,
+        help="MediaPipe's own 3D's share 0–1 of each joint's depth (default 0.5)",
+    )
     parser.add_argument("--export-fbx", type=Path, metavar="DIR")
     parser.add_argument("--export-bvh", type=Path, metavar="DIR")
     parser.add_argument("--preview", type=Path, metavar="PNG_OR_MP4")
@@ -135,7 +140,7 @@ def videos_of(pattern: str) -> list[Path]:
 def server_options(args: argparse.Namespace) -> dict[str, Any]:
     return job_options(
         args.preset, args.max_people, args.action, args.speed, args.start, dict(args.part),
-        end=args.end, fov_deg=args.fov, focal_px=args.focal_px,
+        end=args.end, fov_deg=args.fov, focal_px=args.focal_px, mediapipe_depth=args.mediapipe_depth,
     )  # fmt: skip
 
 

@@ -120,7 +120,10 @@ def test_threaded_job_with_the_timer_poller_and_cancel(server: ServerProcess, ad
     settings = settings_for_sample()
     client = ServerClient(server.url)
     state = bpy.context.window_manager.finepose_job
-    job = LiftJob(SAMPLE, server_options(settings), client, operators.LOCAL_SERVER, None)
+    settings.image_depth = 0.25
+    options = server_options(settings)
+    assert options["mediapipe_depth"] == 0.25 and options["preset"] == "fast"
+    job = LiftJob(SAMPLE, options, client, operators.LOCAL_SERVER, None)
     poller = operators.JobPoller(job, apply_options(settings, str(SAMPLE)))
     state.running = True
     job.start()
