@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from finepose_core import metrics
 from finepose_core.checkpoint import Checkpoint, CheckpointError
+from finepose_core.data import validation
 from finepose_core.data.joint_maps import JointMap, JointMapError, joint_map
 from finepose_core.data.mocap import (
     MocapError,
@@ -202,10 +203,19 @@ def validation_windows(
     exact projected 2D and `count` with detector-like 2D, from the held-out subjects."""
     if not sequences:
         return {}
-    sampler = WindowSampler(sequences, jm, frames, seed=12345)
+    sampler = WindowSampler(
+        sequences,
+        jm,
+        frames,
+        seed=validation.SEED,
+        cameras=validation.CAMERAS,
+        noise=validation.NOISE,
+        scale_groups=validation.scale_groups(jm),
+        offsets=validation.detector_offsets(),
+    )
     return {
         "exact": [sampler.sample(i, noisy=False) for i in range(count)],
-        "noisy": [sampler.sample(10_000 + i, noisy=True) for i in range(count)],
+        "noisy": [sampler.sample(validation.NOISY_OFFSET + i, noisy=True) for i in range(count)],
     }
 
 

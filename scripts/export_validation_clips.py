@@ -1,7 +1,8 @@
 """Write the training run's fixed validation windows as clip files, for `python -m finepose_core.evaluate`.
 
 The same windows that `train.py` validates on and `benchmarks/baseline_mlp.py` scores (held-out CMU
-subject and trials, virtual cameras, seed 12345): OUT/exact/*.npz with the exact projected 2D and
+subject and trials; body proportions, cameras and detector imitation pinned in
+finepose_core/data/validation.py, apart from training's): OUT/exact/*.npz with the exact projected 2D and
 OUT/noisy/*.npz with detector-like 2D. The CMU motion data: "The data used in this project was obtained from
 mocap.cs.cmu.edu. The database was created with funding from NSF EIA-0196217."
 

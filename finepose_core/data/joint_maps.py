@@ -54,6 +54,8 @@ class JointMap:
     up_axis: str = "y"
     skip_first_frame: bool = False  # a T-pose reference frame at the start
     scale_groups: dict[str, ScaleGroup] = field(default_factory=dict)
+    # the validation windows' own body proportions (data/validation.py); None: pinned there, by name
+    validation_scale_groups: dict[str, ScaleGroup] | None = None
 
     def __post_init__(self) -> None:
         missing = [name for name in H36M_JOINTS if name not in self.joints]
@@ -66,10 +68,8 @@ class JointMap:
     def from_json(cls, path: Path) -> JointMap:
         try:
             raw = json.loads(Path(path).read_text())
-            groups = {
-                key: ScaleGroup(tuple(value["bones"]), value["low"], value["high"])
-                for key, value in raw.get("scale_groups", {}).items()
-            }
+            groups = _scale_groups(raw.get("scale_groups", {}))
+            validation = raw.get("validation_scale_groups")
             return cls(
                 name=raw["name"],
                 joints={k: tuple(v) if isinstance(v, list) else (v,) for k, v in raw["joints"].items()},
@@ -77,23 +77,27 @@ class JointMap:
                 up_axis=raw.get("up_axis", "y"),
                 skip_first_frame=bool(raw.get("skip_first_frame", False)),
                 scale_groups=groups,
+                validation_scale_groups=None if validation is None else _scale_groups(validation),
             )
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise JointMapError(f"{path}: not a valid joint map ({error})") from None
 
     def check(self, motion: BvhMotion) -> None:
         needed = {bone for bones in self.joints.values() for bone in bones}
-        needed |= {bone for group in self.scale_groups.values() for bone in group.bones}
+        groups = [*self.scale_groups.values(), *(self.validation_scale_groups or {}).values()]
+        needed |= {bone for group in groups for bone in group.bones}
         missing = sorted(needed - set(motion.names))
         if missing:
             raise JointMapError(
                 f"{motion.source}: joint map {self.name!r} needs BVH joints {missing} that the file lacks"
             )
 
-    def sample_scales(self, motion: BvhMotion, rng: np.random.Generator) -> FloatArray:
-        """Random per-joint offset factors [J] (1 outside the scale groups)."""
+    def sample_scales(
+        self, motion: BvhMotion, rng: np.random.Generator, groups: Mapping[str, ScaleGroup] | None = None
+    ) -> FloatArray:
+        """Random per-joint offset factors [J] (1 outside the groups; `groups` replaces training's)."""
         scales = np.ones(len(motion.names))
-        for group in self.scale_groups.values():
+        for group in (self.scale_groups if groups is None else groups).values():
             factor = rng.uniform(group.low, group.high)
             for bone in group.bones:
                 scales[motion.index(bone)] = factor
@@ -119,6 +123,13 @@ class JointMap:
     ) -> FloatArray:
         """Human3.6M joints [F, 17, 3] in metres, z up, for (a slice of) the motion."""
         return self.h36m_positions(motion.forward_kinematics(scales, frames, extra_rotations), motion)
+
+
+def _scale_groups(raw: dict[str, dict[str, object]]) -> dict[str, ScaleGroup]:
+    return {
+        key: ScaleGroup(tuple(value["bones"]), float(value["low"]), float(value["high"]))  # type: ignore[arg-type]
+        for key, value in raw.items()
+    }
 
 
 def _both(name: str) -> tuple[str, str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +30,12 @@ from numpy.typing import NDArray
 from finepose_core.data.augment import NoiseConfig, detector_like
 from finepose_core.data.bvh import BvhError, BvhMotion, load_bvh
 from finepose_core.data.cameras import CameraRanges, sample_camera
-from finepose_core.data.joint_maps import JointMap, JointMapError
+from finepose_core.data.joint_maps import JointMap, JointMapError, ScaleGroup
 from finepose_core.data.pose_perturbation import PosePerturbation, perturbation
 from finepose_core.geometry.camera import project
 
 log = logging.getLogger(__name__)
+FloatArray = NDArray[np.float64]
 
 
 class MocapError(ValueError):
@@ -155,7 +156,11 @@ class WindowSampler:
         noise_probability: float = 0.8,
         vary_bodies: bool = True,
         perturb: PosePerturbation | None = None,
+        scale_groups: Mapping[str, ScaleGroup] | None = None,
+        offsets: FloatArray | None = None,
     ) -> None:
+        """`scale_groups` and `offsets` replace the joint map's body proportions and the measured MediaPipe
+        offsets (the validation set pins its own: data/validation.py)."""
         if not sequences:
             raise MocapError("no sequences to sample from")
         self.sequences = sequences
@@ -167,6 +172,8 @@ class WindowSampler:
         self.noise_probability = noise_probability
         self.vary_bodies = vary_bodies
         self.perturb = perturb
+        self.scale_groups = scale_groups
+        self.offsets = offsets
         lengths = np.array([s.frames for s in sequences], dtype=np.float64)
         self._weights = lengths / lengths.sum()
 
@@ -180,7 +187,7 @@ class WindowSampler:
         motion = sequence.motion
         start = int(rng.integers(0, max(motion.frames - self.window, 0) + 1))
         frames = slice(start, start + self.window)
-        scales = self.joint_map.sample_scales(motion, rng) if self.vary_bodies else None
+        scales = self.joint_map.sample_scales(motion, rng, self.scale_groups) if self.vary_bodies else None
         extra = None
         if self.perturb is not None:  # drawn only when on, so unperturbed samplers keep their windows
             length = len(range(*frames.indices(motion.frames)))
@@ -193,7 +200,7 @@ class WindowSampler:
         joints3d = camera.to_camera(world)
         exact = project(joints3d, camera.K)
         use_noise = rng.random() < self.noise_probability if noisy is None else noisy
-        keypoints = detector_like(exact, rng, self.noise) if use_noise else exact
+        keypoints = detector_like(exact, rng, self.noise, self.offsets) if use_noise else exact
         return Window(
             joints3d, keypoints, exact, camera.K, camera.image_size, sequence.action, sequence.subject
         )
