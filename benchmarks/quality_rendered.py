@@ -17,7 +17,7 @@ distance, a pair counting only under 0.35 × the person's 2D height — so while
 another, the visible track is scored once, against the person it fits best.
 
 Usage: python benchmarks/quality_rendered.py [--rendered DIR] [--checkpoint CKPT] [--preset balanced]
-       [--known-k] [--json OUT]
+       [--known-k] [--mediapipe-depth W] [--clips TEXT] [--json OUT]
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def _rooted(joints: NDArray[Any]) -> NDArray[Any]:
     return np.asarray(joints - joints[:1])
 
 
-def _score_pipeline(result: Any, clips: list[Any], in_image: NDArray[Any]) -> dict[str, Any]:
+def score_pipeline(result: Any, clips: list[Any], in_image: NDArray[Any]) -> dict[str, Any]:
     """Detection rate, id switches, accuracy and root error of the pipeline's people against the truth."""
     tracked = {person.id: person for person in result.people}
     counted = matched = switches = 0
@@ -175,8 +175,8 @@ def evaluate_clip(path: Path, pipeline: Pipeline, options: JobOptions, known_k: 
         "clip": path.stem,
         "people": len(clips),
         "lifter_exact_2d": _scores(exact),
-        "pipeline": _score_pipeline(result, clips, in_image),
-        "pipeline_lifter_depth": _scores_only(_score_pipeline(lifter_depth, clips, in_image)),
+        "pipeline": score_pipeline(result, clips, in_image),
+        "pipeline_lifter_depth": _scores_only(score_pipeline(lifter_depth, clips, in_image)),
         "mediapipe_depth_weight": job.mediapipe_depth,
         "mediapipe_3d": _scores(mp),
         "k_source": result.camera.source,
@@ -199,9 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--known-k", action="store_true", help="give the pipeline the true focal length")
     parser.add_argument("--json", type=Path, help="also write the table as JSON")
     parser.add_argument("--clips", help="only the clips whose names contain this text")
+    parser.add_argument(
+        "--mediapipe-depth",
+        type=float,
+        default=JobOptions().mediapipe_depth,
+        help="the depth-fusion weight W",
+    )
     args = parser.parse_args(argv)
     pipeline = Pipeline(PipelineConfig(checkpoint=args.checkpoint))
-    options = JobOptions(preset=args.preset)
+    options = JobOptions(preset=args.preset, mediapipe_depth=args.mediapipe_depth)
     rows = [
         evaluate_clip(path, pipeline, options, args.known_k)
         for path in sorted(args.rendered.glob("*.npz"))
