@@ -53,7 +53,5 @@ def test_a_rendered_validation_clip_matches_its_ground_truth(shared_dir: Path, t
             limbs = [2, 3, 5, 6, 12, 13, 15, 16]  # knees, ankles, elbows, wrists
             errors.append(np.linalg.norm(joints[0, limbs] - clip.keypoints2d[index, limbs], axis=-1))
     height = float(np.ptp(clip.keypoints2d[:, :, 1]))
-    print(
-        f"MediaPipe limb joints against the ground truth: median {np.median(errors):.1f} px, body {height:.0f} px"
-    )
+    print(f"MediaPipe limb joints against the truth: median {np.median(errors):.1f} px, body {height:.0f} px")
     assert np.median(errors) < 0.05 * height, (np.median(errors), height)
