@@ -1,14 +1,17 @@
-"""Measure where MediaPipe's landmarks sit relative to skeletal joint centres, on the rendered clips.
+"""Measure where MediaPipe's landmarks sit relative to skeletal joint centres, on rendered validation video.
 
-MediaPipe's hips, shoulders and head are defined by the body's surface, not by joint centres. On the
-rendered clips of ../shared/data/rendered (exact 2D ground truth of the skeleton that deformed the mesh)
-this runs the real PoseLandmarker, converts its landmarks to Human3.6M-17 and expresses the error of every
-joint in a body frame: `up` from the pelvis to the thorax, `side` towards the actor's left, both in units
-of the 2D torso length (pelvis–thorax). Frames seen from the side (where left and right overlap) are
+MediaPipe's hips, shoulders and head are defined by the body's surface, not by joint centres. On rendered
+clips with exact 2D ground truth of the skeleton that deformed the mesh — by default the validation renders
+of `scripts/render_validation_clips.py` (held-out CMU trials), not the test clips of
+../shared/data/rendered, which the offsets would otherwise be tuned to — this runs the real
+PoseLandmarker, converts its landmarks to Human3.6M-17 and expresses the error of every joint in a body
+frame: `up` from the pelvis to the thorax, `side` towards the actor's left, both in units of the 2D torso
+length (pelvis–thorax). Frames seen from the side (where left and right overlap) are
 skipped. The medians go to finepose_core/data/mediapipe_offsets.json, which training uses to move
 projected mocap joints the way MediaPipe would see them.
 
-Usage: python scripts/measure_mediapipe_offsets.py [--rendered DIR] [--output JSON]
+Usage: python scripts/render_validation_clips.py   # once, about 25 minutes on 2 cores
+       python scripts/measure_mediapipe_offsets.py [--rendered runs/val_rendered] [--output JSON]
 """
 
 from __future__ import annotations
@@ -61,10 +64,15 @@ def measure_clip(video: Path, truth: dict[str, np.ndarray[Any, Any]]) -> list[np
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rendered", type=Path, default=REPO.parent / "shared/data/rendered")
+    parser.add_argument("--rendered", type=Path, default=REPO / "runs/val_rendered")
     parser.add_argument("--output", type=Path, default=OFFSETS_PATH)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not sorted(args.rendered.glob("*.npz")):
+        log.error(
+            "error: no rendered clips in %s; make them with scripts/render_validation_clips.py", args.rendered
+        )
+        return 1
     samples: list[np.ndarray[Any, Any]] = []
     for truth_path in tqdm(sorted(args.rendered.glob("*.npz")), desc="clips"):
         with np.load(truth_path) as data:
@@ -79,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "about": "MediaPipe-33 → Human3.6M-17 landmark minus skeletal joint centre, in 2D, as (side, up) "
         "in units of the 2D pelvis–thorax length; side points to the actor's left. Median and robust "
-        "spread over matched person-frames of the rendered clips (scripts/measure_mediapipe_offsets.py).",
+        f"spread over matched person-frames of the clips in {args.rendered.name}/ "
+        "(scripts/measure_mediapipe_offsets.py).",
         "frames": len(samples),
         "joints": list(H36M_JOINTS),
         "median": np.round(median, 4).tolist(),
