@@ -1,4 +1,6 @@
-"""Markdown tables from the JSON that `make bench` wrote (runs/bench/), for the README.
+"""Markdown tables from the JSON that `make bench` wrote (runs/bench/), for the README; also the validation
+video's (`benchmarks/quality_rendered.py --rendered runs/val_rendered --json runs/bench/quality_val_rendered.json`
+and `benchmarks/depth_weight.py --json runs/bench/depth_weight_val.json`) where they were written.
 
 Usage: python benchmarks/report.py [--bench runs/bench]
 """
@@ -104,20 +106,38 @@ def accuracy(folder: Path) -> list[str]:
             )
     rendered = load(folder, "accuracy_rendered")
     if rendered:
-        lines += [
-            "",
-            "| clip | people | exact 2D MPJPE / P-MPJPE | detected | id switches | pipeline MPJPE / P-MPJPE / accel "
-            "| lifter's depth alone | root error | MediaPipe 3D MPJPE / P-MPJPE / accel |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for clip in rendered["clips"]:
-            exact, pipe, mp = clip["lifter_exact_2d"], clip["pipeline"], clip["mediapipe_3d"]
-            alone = clip.get("pipeline_lifter_depth")
-            lines.append(
-                f"| {clip['clip']} | {clip['people']} | {exact['mpjpe_mm']} / {exact['p_mpjpe_mm']} | "
-                f"{100 * pipe['detection_rate']:.0f} % | {pipe['id_switches']} | {_triple(pipe)} | "
-                f"{_triple(alone) if alone else '–'} | {pipe['root_error_m']} m | {_triple(mp)} |"
-            )
+        lines += ["", *quality_table(rendered)]
+    return lines
+
+
+def quality_table(report: Any) -> list[str]:
+    lines = [
+        "| clip | people | exact 2D MPJPE / P-MPJPE | detected | id switches | pipeline MPJPE / P-MPJPE / accel "
+        "| lifter's depth alone | root error | MediaPipe 3D MPJPE / P-MPJPE / accel |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for clip in report["clips"]:
+        exact, pipe, mp = clip["lifter_exact_2d"], clip["pipeline"], clip["mediapipe_3d"]
+        alone = clip.get("pipeline_lifter_depth")
+        lines.append(
+            f"| {clip['clip']} | {clip['people']} | {exact['mpjpe_mm']} / {exact['p_mpjpe_mm']} | "
+            f"{100 * pipe['detection_rate']:.0f} % | {pipe['id_switches']} | {_triple(pipe)} | "
+            f"{_triple(alone) if alone else '–'} | {pipe['root_error_m']} m | {_triple(mp)} |"
+        )
+    return lines
+
+
+def depth_weights(report: Any) -> list[str]:
+    """P-MPJPE per validation clip and weight W, and the mean MPJPE / P-MPJPE / accel per weight."""
+    weights = list(report["mean"])
+    lines = [
+        "| W | " + " | ".join(report["clips"]) + " | mean MPJPE / P-MPJPE / accel |",
+        "|---|" + "---|" * (len(report["clips"]) + 1),
+    ]
+    for weight in weights:
+        cells = [str(report["clips"][clip][weight]["p_mpjpe_mm"]) for clip in report["clips"]]
+        lines.append(f"| {weight} | " + " | ".join(cells) + f" | {_triple(report['mean'][weight])} |")
+    lines += ["", f"Lowest mean P-MPJPE: W = {report['best_weight']}."]
     return lines
 
 
@@ -140,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     if lines:
         print("### accuracy\n")
         print("\n".join(lines) + "\n")
+    validation = {"quality_val_rendered": quality_table, "depth_weight_val": depth_weights}
+    for name, render in validation.items():
+        report = load(args.bench, name)
+        if report is not None:
+            print(f"### {name} (validation video: scripts/render_validation_clips.py)\n")
+            print("\n".join(render(report)) + "\n")
     return 0
 
 
