@@ -14,9 +14,9 @@ depth cues the keypoints lost. Its 3D is noisier in every other respect, so only
 
 Frames without a reference (a gap the tracker bridged) keep the lifter's pose.
 
-Measured on ../shared/data/rendered (benchmarks/quality_rendered.py), P-MPJPE against the lifter alone,
-at weight 0.5 — the equal-weight average, not a value tuned to those clips — it gains 0–12 mm: most on
-the punches, where the lifter's depth is wrong. The README lists the weights tried.
+The weight 0.5 was chosen on rendered validation video (benchmarks/depth_weight.py: the lowest mean
+P-MPJPE of 0, 0.25, 0.5, 0.75 and 1 over five held-out clips). On the test clips it gains 0–12 mm P-MPJPE
+over the lifter alone, most on the punches, where the lifter's depth is wrong.
 """
 
 from __future__ import annotations
