@@ -130,3 +130,41 @@ def test_reentry_after_an_occlusion_accepts_a_rough_match_only_where_and_as_larg
     assert run((200, 300), 240) == [0]  # 100 px in 1.5 s for a 240 px person: walking pace → same id
     assert run((1200, 300), 240) == [0, 1]  # 1040 px in 1.5 s: too far to be them
     assert run((200, 300), 170) == [0, 1]  # much smaller: someone else, further away
+
+
+def test_a_person_who_walks_out_and_back_in_half_seen_keeps_one_id() -> None:
+    """The office clip's case: each pass starts with the person half in the picture (legs cut off, low
+    confidence), too little for re-entry to recognise them when their track is confirmed; stitching the
+    finished tracks by their whole-body proportions gives one id. A smaller, differently built person who
+    comes in later does not join."""
+    frames = 300
+    walker = _person(240, legs=0.55, arms=0.45)
+    passes = [range(0, 80), range(140, 220), range(260, 300)]  # out of the picture for 2 s, then 1.3 s
+
+    def detections(body: np.ndarray, later: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        rng = np.random.default_rng(1)
+        out = []
+        for f in range(frames):
+            index = next((i for i, p in enumerate(passes) if f in p), None)
+            if index is None:
+                out.append((np.zeros((0, 17, 2)), np.zeros((0, 17))))
+                continue
+            shape = later if later is not None and index > 0 else body
+            joints = (
+                shape
+                + np.array([200 + 2 * (f - passes[index][0]), 300])
+                + rng.normal(scale=1.0, size=(17, 2))
+            )
+            confidence = np.full(17, 0.9)
+            if f - passes[index][0] < 6:  # coming in: the legs are cut off by the image's edge
+                joints[[2, 3, 5, 6], 1] = 420.0
+                confidence[[2, 3, 5, 6]] = 0.1
+            out.append((joints[None], confidence[None]))
+        return out
+
+    (track,) = track_people(detections(walker), FPS)
+    assert track.id == 0 and len(track.frames) == sum(len(p) for p in passes)
+    online_only = track_people(detections(walker), FPS, TrackerConfig(stitch_max_difference=0.0))
+    assert [t.id for t in online_only] == [0, 1, 2]  # without stitching: a new id per pass
+    smaller = _person(170, legs=0.40, arms=0.30)  # someone else, further away
+    assert [t.id for t in track_people(detections(walker, later=smaller), FPS)] == [0, 1]

@@ -11,6 +11,13 @@ detection's, in units of the track's body size; pairs above `max_cost` are not m
 - Re-entry: when a new track is confirmed, it takes the id of a track lost within `reentry_seconds` whose
   body proportions (ratios of 2D limb lengths, robust over the frames seen) are similar enough, or only
   roughly similar but where that person could have walked to in the meantime.
+- Stitching, at the end: a track that starts after another ended (within `reentry_seconds`) continues it
+  when their body proportions agree over the whole of both, and the person could have walked from where
+  the first left to where the second came in, at about the same size. Online, re-entry decides from the
+  few frames after a person comes back, often half out of the picture; a person walking out and back in
+  again and again (a corridor, a stage) would otherwise get a new id per pass. The proportions here are
+  limb lengths only (not shoulder or hip width, which change as the body turns), and they and the sizes
+  come from the sightings where the whole body was seen confidently.
 - Tracks seen in fewer than `min_frames` frames are dropped at the end.
 """
 
@@ -24,6 +31,7 @@ from scipy.optimize import linear_sum_assignment
 
 FloatArray = NDArray[np.float64]
 _LIMBS = [(1, 2), (2, 3), (4, 5), (5, 6), (11, 12), (12, 13), (14, 15), (15, 16), (0, 8), (11, 14), (1, 4)]
+_LENGTHS = _LIMBS[:9]  # without the shoulder and hip widths, which shrink as the body turns side-on
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,11 @@ class TrackerConfig:
     reentry_max_speed: float = 1.5
     reentry_max_size_ratio: float = 1.25
     min_frames: int = 5  # shorter tracks are dropped
+    # stitching (see module): limb-length proportions of whole tracks, over sightings where at least
+    # `whole_body_joints` joints had confidence above 0.5, and at least `stitch_min_sightings` of those
+    stitch_max_difference: float = 0.12
+    whole_body_joints: int = 15
+    stitch_min_sightings: int = 5
     gap_confidence: float = 0.2  # confidence scale of interpolated frames
 
 
@@ -74,10 +87,30 @@ class Track:
 
     def signature(self) -> FloatArray:
         """Body proportions: median over sightings of each limb's 2D length / the sum of them all."""
-        points = np.stack(self.keypoints[-30:])
-        lengths = np.stack([np.linalg.norm(points[:, a] - points[:, b], axis=-1) for a, b in _LIMBS], axis=-1)
-        ratios = lengths / np.maximum(lengths.sum(axis=-1, keepdims=True), 1e-6)
-        return np.asarray(np.median(ratios, axis=0))
+        return _proportions(np.stack(self.keypoints[-30:]), _LIMBS)
+
+    def whole_body(self, joints: int) -> list[int]:
+        """The sightings where at least `joints` joints were confident."""
+        return [i for i, c in enumerate(self.confidence) if (c > 0.5).sum() >= joints]
+
+    def whole_body_signature(self, joints: int, minimum: int) -> FloatArray | None:
+        """Limb-length proportions over the whole-body sightings; None if fewer than `minimum`."""
+        whole = self.whole_body(joints)
+        if len(whole) < minimum:
+            return None
+        return _proportions(np.stack([self.keypoints[i] for i in whole]), _LENGTHS)
+
+    def whole_body_size(self, joints: int, last: bool) -> float:
+        """The median bounding-box diagonal of the last (or first) 10 whole-body sightings."""
+        whole = self.whole_body(joints) or list(range(len(self.keypoints)))
+        chosen = whole[-10:] if last else whole[:10]
+        return float(np.median([np.linalg.norm(np.ptp(self.keypoints[i], axis=0)) for i in chosen]))
+
+
+def _proportions(points: FloatArray, limbs: list[tuple[int, int]]) -> FloatArray:
+    lengths = np.stack([np.linalg.norm(points[:, a] - points[:, b], axis=-1) for a, b in limbs], axis=-1)
+    ratios = lengths / np.maximum(lengths.sum(axis=-1, keepdims=True), 1e-6)
+    return np.asarray(np.median(ratios, axis=0))
 
 
 @dataclass
@@ -215,14 +248,48 @@ class Tracker:
         self._next_id += 1
 
     def results(self) -> list[TrackResult]:
-        """Every confirmed track long enough, gaps up to max_gap filled, sorted by id."""
-        tracks = [t for t in self.live + self.lost + self.finished if t.confirmed]
+        """Every confirmed track long enough, stitched, gaps up to max_gap filled, sorted by id."""
+        tracks = self._stitched([t for t in self.live + self.lost + self.finished if t.confirmed])
         out = []
         for track in sorted(tracks, key=lambda t: t.id):
             if len(track.frames) < self.config.min_frames:
                 continue
             out.append(self._filled(track))
         return out
+
+    def _stitched(self, tracks: list[Track]) -> list[Track]:
+        """Tracks continued by later ones of the same body (see module), in order of their start."""
+        config = self.config
+        window = round(config.reentry_seconds * self.fps)
+        joints, minimum = config.whole_body_joints, config.stitch_min_sightings
+        kept: list[Track] = []  # each may still be continued by a later one
+        for track in sorted(tracks, key=lambda t: t.frames[0]):
+            signature = track.whole_body_signature(joints, minimum)
+            best: tuple[float, Track] | None = None
+            for earlier in kept:
+                other = earlier.whole_body_signature(joints, minimum)  # of everything stitched to it so far
+                gap = track.frames[0] - earlier.last_frame
+                if signature is None or other is None or not 0 < gap <= window:
+                    continue
+                size_before = earlier.whole_body_size(joints, last=True)
+                size_after = track.whole_body_size(joints, last=False)
+                ratio = max(size_before, size_after) / max(min(size_before, size_after), 1.0)
+                if self._reentry_speed(earlier, track) > config.reentry_max_speed:
+                    continue
+                if ratio > config.reentry_max_size_ratio:
+                    continue
+                difference = float(np.abs(other - signature).sum())
+                if difference <= config.stitch_max_difference and (best is None or difference < best[0]):
+                    best = (difference, earlier)
+            if best is None:
+                kept.append(track)
+                continue
+            earlier = best[1]
+            earlier.frames += track.frames
+            earlier.keypoints += track.keypoints
+            earlier.confidence += track.confidence
+            earlier.detections += track.detections
+        return kept
 
     def _filled(self, track: Track) -> TrackResult:
         frames = np.array(track.frames)
