@@ -10,6 +10,7 @@ reported per stage through a callback; a cancel callback is polled between frame
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from finepose_core.geometry.camera import (
 )
 from finepose_core.geometry.depth_fusion import DepthFusionConfig, fuse_depth
 from finepose_core.geometry.placement import Floor, PlacementConfig, fit_floor, root_translations, to_world
-from finepose_core.lifter import Lifter, LiftOptions, PersonInput
+from finepose_core.lifter import Lifter, LiftOptions, LiftResult, PersonInput
 from finepose_core.model.prompts import Prompts
 from finepose_core.model.text_encoders import TextEncoderError
 from finepose_core.result import CameraResult, ModelInfo, PersonResult, Result, VideoInfoResult
@@ -327,8 +328,15 @@ class Pipeline:
             report("lift", fraction)
             self._check(is_cancelled)
 
-        people = [PersonInput(t.keypoints2d, t.confidence2d, options.prompts) for t in tracks]
-        lifted = self.lifter.lift_people(
+        # a person re-found after a gap longer than the tracker bridges is lifted and placed run by run of
+        # consecutive frames: no window of the lifter and no smoothing of the root spans the jump
+        runs = [_runs(track.frames) for track in tracks]
+        people = [
+            PersonInput(track.keypoints2d[run], track.confidence2d[run], options.prompts)
+            for track, track_runs in zip(tracks, runs, strict=True)
+            for run in track_runs
+        ]
+        lifted_runs = self.lifter.lift_people(
             people, camera.K, camera.image_size, camera.fps, options.lift_options(), lift_progress
         )
         report("lift", 1.0)
@@ -337,19 +345,27 @@ class Pipeline:
 
         started = time.perf_counter()
         report("place", 0.0)
-        camera_joints = []
+        camera_joints, uncertainties, texts = [], [], []
         fusion = DepthFusionConfig(weight=options.mediapipe_depth)
-        for track, lift in zip(tracks, lifted, strict=True):
-            joints = lift.joints3d
-            if references is not None and track.detection is not None and fusion.weight > 0:
-                joints = fuse_depth(joints, _reference_poses(track, references), fusion)
-            root = root_translations(joints, track.keypoints2d, camera.K, track.confidence2d, camera.fps)
-            camera_joints.append(joints + root[:, None])
+        position = 0
+        for track, track_runs in zip(tracks, runs, strict=True):
+            parts = lifted_runs[position : position + len(track_runs)]
+            position += len(track_runs)
+            reference = (
+                _reference_poses(track, references)
+                if references is not None and track.detection is not None and fusion.weight > 0
+                else None
+            )
+            camera_joints.append(_placed(track, track_runs, parts, reference, fusion, camera))
+            uncertainties.append(np.concatenate([part.uncertainty for part in parts]))
+            texts.append(max(parts, key=lambda part: len(part.joints3d)).texts)
         floor = fit_floor(camera_joints, camera.fps, PlacementConfig())
         world_from_camera = floor.world_from_camera()
         results = [
-            self._person(track, lift.uncertainty, joints, world_from_camera, frame_indices, lift.texts)
-            for track, lift, joints in zip(tracks, lifted, camera_joints, strict=True)
+            self._person(track, uncertainty, joints, world_from_camera, frame_indices, text)
+            for track, uncertainty, joints, text in zip(
+                tracks, uncertainties, camera_joints, texts, strict=True
+            )
         ]
         report("place", 1.0)
         timings["place"] = time.perf_counter() - started
@@ -427,6 +443,45 @@ class Pipeline:
             confidence2d=track.confidence2d,
             prompts=texts,
         )
+
+
+def _runs(frames: NDArray[np.int64]) -> list[slice]:
+    """The runs of consecutive frames in a track's sorted frame indices."""
+    breaks = (np.flatnonzero(np.diff(frames) > 1) + 1).tolist()
+    edges = [0, *breaks, len(frames)]
+    return [slice(a, b) for a, b in itertools.pairwise(edges)]
+
+
+def _placed(
+    track: TrackResult,
+    runs: list[slice],
+    lifted: list[LiftResult],
+    reference: NDArray[np.float64] | None,
+    fusion: DepthFusionConfig,
+    camera: _Camera,
+) -> NDArray[np.float64]:
+    """Camera-space joints [F, 17, 3] of one track: each run's lifted pose, its depth blended with the
+    detector's 3D where there is one, placed by its own root path. A run too poorly seen to be placed takes
+    the root of the runs around it (interpolated over time)."""
+    relative, roots = [], []
+    for run, lift in zip(runs, lifted, strict=True):
+        joints = lift.joints3d if reference is None else fuse_depth(lift.joints3d, reference[run], fusion)
+        try:
+            root = root_translations(
+                joints, track.keypoints2d[run], camera.K, track.confidence2d[run], camera.fps
+            )
+        except ValueError:
+            root = np.full((len(joints), 3), np.nan)
+        relative.append(joints)
+        roots.append(root)
+    root_path = np.concatenate(roots)
+    known = np.isfinite(root_path).all(axis=-1)
+    if not known.any():
+        raise PipelineError(f"person {track.id}: no frame has enough 2D keypoints to place them")
+    rows = np.arange(len(root_path))
+    for axis in range(3):
+        root_path[:, axis] = np.interp(rows, rows[known], root_path[known, axis])
+    return np.asarray(np.concatenate(relative) + root_path[:, None])
 
 
 def _reference_poses(track: TrackResult, references: list[NDArray[np.float64]]) -> NDArray[np.float64]:

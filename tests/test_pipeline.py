@@ -13,6 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
+from finepose_core.detect.tracking import TrackResult
+from finepose_core.geometry.camera import intrinsics_from_fov, project
+from finepose_core.geometry.depth_fusion import DepthFusionConfig
+from finepose_core.lifter import LiftResult
 from finepose_core.pipeline import (
     CancelledError,
     JobOptions,
@@ -21,6 +25,9 @@ from finepose_core.pipeline import (
     Pipeline,
     PipelineConfig,
     PipelineError,
+    _Camera,
+    _placed,
+    _runs,
 )
 from tests.conftest import REPO_ROOT
 from tests.test_lifter import _keypoints
@@ -205,6 +212,35 @@ def test_keypoints_job_lifts_and_places_people_the_caller_detected(pipeline: Pip
 
     with pytest.raises(CancelledError):
         pipeline.run_keypoints(job, progress=cancel_once_lifting, cancelled=lambda: cancelled["now"])
+
+
+def test_a_person_re_found_after_a_gap_is_placed_run_by_run() -> None:
+    """Frames 0–29 at x = −1 m, 5 m away, then after 2 s unseen frames 80–109 at x = +1 m, 4 m away, with the
+    lifted pose exact: each run is placed by its own root path, so both runs come out where they were and the
+    jump stays a jump; one root path smoothed across both would drag the frames near the join."""
+    K = intrinsics_from_fov(640, 480, 60.0)
+    rng = np.random.default_rng(5)
+    pose = rng.normal(scale=0.25, size=(17, 3))
+    pose -= pose[0]
+    frames = np.array([*range(30), *range(80, 110)])
+    roots = np.where(frames[:, None] < 30, [-1.0, 0.2, 5.0], [1.0, 0.2, 4.0])
+    truth = pose[None] + roots[:, None]
+    track = TrackResult(
+        id=0,
+        frames=frames,
+        keypoints2d=project(truth, K),
+        confidence2d=np.ones((60, 17)),
+        interpolated=np.zeros(60, dtype=bool),
+    )
+    runs = _runs(track.frames)
+    assert runs == [slice(0, 30), slice(30, 60)]
+    lifted = [
+        LiftResult(np.repeat(pose[None], 30, axis=0), np.zeros((30, 17)), np.full((30, 3), np.nan), {})
+        for _ in runs
+    ]
+    camera = _Camera(K, "user", (640, 480), 15.0)
+    placed = _placed(track, runs, lifted, None, DepthFusionConfig(weight=0.0), camera)
+    np.testing.assert_allclose(placed, truth, atol=1e-6)
 
 
 @pytest.mark.parametrize(
