@@ -28,6 +28,7 @@ from finepose_core.pipeline import (
     _Camera,
     _placed,
     _runs,
+    drop_small,
 )
 from tests.conftest import REPO_ROOT
 from tests.test_lifter import _keypoints
@@ -241,6 +242,19 @@ def test_a_person_re_found_after_a_gap_is_placed_run_by_run() -> None:
     camera = _Camera(K, "user", (640, 480), 15.0)
     placed = _placed(track, runs, lifted, None, DepthFusionConfig(weight=0.0), camera)
     np.testing.assert_allclose(placed, truth, atol=1e-6)
+
+
+def test_tracks_too_small_to_be_people_are_left_out() -> None:
+    """A 35 px "person" in a 432-line image (the office clip's table feet) is dropped; 50 px is kept."""
+
+    def track(height: float) -> TrackResult:
+        points = np.zeros((10, 17, 2))
+        points[:, :, 1] = np.linspace(100, 100 + height, 17)
+        return TrackResult(0, np.arange(10), points, np.ones((10, 17)), np.zeros(10, dtype=bool))
+
+    kept, dropped = drop_small([track(50.0), track(35.0)], 432)
+    assert [len(t.keypoints2d) for t in kept] == [10] and np.ptp(kept[0].keypoints2d[0, :, 1]) == 50
+    assert len(dropped) == 1 and np.ptp(dropped[0].keypoints2d[0, :, 1]) == 35
 
 
 @pytest.mark.parametrize(
