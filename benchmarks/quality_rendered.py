@@ -39,6 +39,7 @@ from finepose_core.detect.landmarker import LandmarkerConfig, PoseLandmarker
 from finepose_core.detect.video import iter_frames
 from finepose_core.model.prompts import Prompts
 from finepose_core.pipeline import QUALITY_PRESETS, JobOptions, Pipeline, PipelineConfig
+from finepose_core.sequence import consecutive_runs
 from finepose_core.skeleton import mediapipe_to_h36m
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,9 +87,8 @@ def _scores(sequences: Sequences) -> dict[str, float]:
     p, g = np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs])
     accel, weight = 0.0, 0
     for frames in sequences.values():
-        order = sorted(frames)
-        runs = np.split(np.array(order), np.flatnonzero(np.diff(order) > 1) + 1)
-        for run in runs:
+        order = np.array(sorted(frames))
+        for run in (order[positions] for positions in consecutive_runs(order)):
             if len(run) >= 3:
                 pred = np.stack([frames[f][0] for f in run])
                 truth = np.stack([frames[f][1] for f in run])

@@ -10,7 +10,6 @@ reported per stage through a callback; a cancel callback is polled between frame
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from finepose_core.lifter import Lifter, LiftOptions, LiftResult, PersonInput
 from finepose_core.model.prompts import Prompts
 from finepose_core.model.text_encoders import TextEncoderError
 from finepose_core.result import CameraResult, ModelInfo, PersonResult, Result, VideoInfoResult
+from finepose_core.sequence import consecutive_runs
 from finepose_core.skeleton import mediapipe_to_h36m
 
 log = logging.getLogger(__name__)
@@ -340,7 +340,7 @@ class Pipeline:
 
         # a person re-found after a gap longer than the tracker bridges is lifted and placed run by run of
         # consecutive frames: no window of the lifter and no smoothing of the root spans the jump
-        runs = [_runs(track.frames) for track in tracks]
+        runs = [consecutive_runs(track.frames) for track in tracks]
         people = [
             PersonInput(track.keypoints2d[run], track.confidence2d[run], options.prompts)
             for track, track_runs in zip(tracks, runs, strict=True)
@@ -466,13 +466,6 @@ def drop_small(
         height = float(np.nanmedian(np.ptp(track.keypoints2d[..., 1], axis=1)))
         (kept if height >= fraction * image_height else dropped).append(track)
     return kept, dropped
-
-
-def _runs(frames: NDArray[np.int64]) -> list[slice]:
-    """The runs of consecutive frames in a track's sorted frame indices."""
-    breaks = (np.flatnonzero(np.diff(frames) > 1) + 1).tolist()
-    edges = [0, *breaks, len(frames)]
-    return [slice(a, b) for a, b in itertools.pairwise(edges)]
 
 
 def _placed(

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+
+def consecutive_runs(frames: NDArray[np.integer[Any]]) -> list[slice]:
+    """Where sorted frame indices run without a gap: slices of positions in `frames`, in order."""
+    breaks = (np.flatnonzero(np.diff(frames) > 1) + 1).tolist()
+    edges = [0, *breaks, len(frames)]
+    return [slice(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
 def interpolate_missing(sequence: NDArray[np.floating[Any]]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:

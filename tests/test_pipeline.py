@@ -27,9 +27,9 @@ from finepose_core.pipeline import (
     PipelineError,
     _Camera,
     _placed,
-    _runs,
     drop_small,
 )
+from finepose_core.sequence import consecutive_runs
 from tests.conftest import REPO_ROOT
 from tests.test_lifter import _keypoints
 
@@ -233,7 +233,7 @@ def test_a_person_re_found_after_a_gap_is_placed_run_by_run() -> None:
         confidence2d=np.ones((60, 17)),
         interpolated=np.zeros(60, dtype=bool),
     )
-    runs = _runs(track.frames)
+    runs = consecutive_runs(track.frames)
     assert runs == [slice(0, 30), slice(30, 60)]
     lifted = [
         LiftResult(np.repeat(pose[None], 30, axis=0), np.zeros((30, 17)), np.full((30, 3), np.nan), {})

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from scipy.signal import savgol_filter
 
 from finepose_core.geometry.procrustes import procrustes
+from finepose_core.sequence import consecutive_runs
 
 FloatArray = NDArray[np.float64]
 
@@ -46,20 +47,14 @@ class DepthFusionConfig:
             raise ValueError("smoothing_frames must be ≥ 0")
 
 
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """[start, end) of every run of True in a 1-D mask."""
-    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-
-
 def _smoothed(poses: FloatArray, present: NDArray[np.bool_], config: DepthFusionConfig) -> FloatArray:
     out = poses.copy()
-    for start, end in _runs(present):
-        window = min(config.smoothing_frames, end - start)
+    rows = np.flatnonzero(present)
+    for run in consecutive_runs(rows):
+        window = min(config.smoothing_frames, run.stop - run.start)
         window -= 1 - window % 2  # odd
         if window > config.smoothing_order:
-            out[start:end] = savgol_filter(poses[start:end], window, config.smoothing_order, axis=0)
+            out[rows[run]] = savgol_filter(poses[rows[run]], window, config.smoothing_order, axis=0)
     return out
 
 
