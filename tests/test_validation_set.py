@@ -23,6 +23,11 @@ def sequences(tmp_path_factory: pytest.TempPathFactory) -> list[MocapSequence]:
     return load_library(root, CMU_MB, 30.0)
 
 
+def _pinned() -> dict[str, ScaleGroup]:
+    assert CMU_MB.validation_scale_groups is not None  # the preset pins its validation proportions
+    return CMU_MB.validation_scale_groups
+
+
 def _arrays(windows: dict[str, list[Window]]) -> list[np.ndarray]:
     return [
         np.asarray(getattr(w, name))
@@ -51,9 +56,7 @@ def test_the_pinned_settings_are_the_ones_used(sequences: list[MocapSequence]) -
     """Changing a pinned setting is a new validation set: the windows move (the pins are not dead code)."""
     before = _arrays(validation_windows(sequences, CMU_MB, 27, 2))
     shins = ScaleGroup(("LeftFoot", "RightFoot"), 0.5, 0.6)
-    pinned_elsewhere = replace(
-        CMU_MB, validation_scale_groups={**validation.SCALE_GROUPS["cmu_mb"], "shin": shins}
-    )
+    pinned_elsewhere = replace(CMU_MB, validation_scale_groups={**_pinned(), "shin": shins})
     after = _arrays(validation_windows(sequences, pinned_elsewhere, 27, 2))
     assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
 
@@ -74,4 +77,4 @@ def test_a_json_joint_map_can_pin_its_own_validation_proportions(tmp_path: Path)
     path.write_text(json.dumps(raw))
     unpinned = JointMap.from_json(path)  # no pins of its own and not a preset: its training groups
     assert validation.scale_groups(unpinned) == unpinned.scale_groups
-    assert validation.scale_groups(CMU_MB) == validation.SCALE_GROUPS["cmu_mb"]
+    assert validation.scale_groups(CMU_MB) == _pinned()

@@ -54,7 +54,8 @@ class JointMap:
     up_axis: str = "y"
     skip_first_frame: bool = False  # a T-pose reference frame at the start
     scale_groups: dict[str, ScaleGroup] = field(default_factory=dict)
-    # the validation windows' own body proportions (data/validation.py); None: pinned there, by name
+    # the validation windows' own body proportions, pinned apart from training's (data/validation.py);
+    # None: the training groups
     validation_scale_groups: dict[str, ScaleGroup] | None = None
 
     def __post_init__(self) -> None:
@@ -171,6 +172,18 @@ CMU_MB: Final = JointMap(
         # the actors' shins are long for their thighs (shin/thigh 0.96–1.21, most near 1.06); bodies with
         # shorter shins (the rendered clips' MakeHuman body: 0.91) must not look to the lifter like a
         # shin tilted in depth
+        "shin": ScaleGroup(_both("Foot"), 0.8, 1.1),
+    },
+    # written out, not copied from above: changing training's proportions must not change the validation
+    # windows (data/validation.py); these are training's as they were when the windows were pinned
+    validation_scale_groups={
+        "torso": ScaleGroup(("Spine", "Spine1"), 0.95, 1.5),
+        "neck_head": ScaleGroup(("Neck1", "Head", "Head_End"), 0.9, 1.6),
+        "shoulder_width": ScaleGroup(_both("Arm"), 0.85, 1.2),
+        "hip_width": ScaleGroup(_both("UpLeg"), 0.7, 1.1),
+        "upper_arm": ScaleGroup(_both("ForeArm"), 0.8, 1.1),
+        "forearm": ScaleGroup(_both("Hand"), 0.9, 1.35),
+        "thigh": ScaleGroup(_both("Leg"), 0.9, 1.1),
         "shin": ScaleGroup(_both("Foot"), 0.8, 1.1),
     },
 )

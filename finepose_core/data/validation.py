@@ -5,8 +5,10 @@ Checkpoints are chosen, and runs compared, on a fixed set of windows from the he
 imitation of the detector, the same kinds of randomness as training's augmentation. If they read
 training's settings, every change to the augmentation (a wider shin range, new MediaPipe offsets) would
 silently change the validation set, and figures measured before and after the change would no longer
-compare. So the validation set has its own copy of each setting, written out here: training may change
-its own freely; changing these is a new validation set, and every validation figure must be re-measured.
+compare. So the validation set has its own copy of each setting, written out: the cameras, the detector
+noise and the MediaPipe offsets here, the body proportions on the joint map beside training's
+(`JointMap.validation_scale_groups`). Training may change its own freely; changing these is a new
+validation set, and every validation figure must be re-measured.
 
 The values are those the windows were drawn with when this module was written (the joint map's scale
 groups with shins 0.8–1.1, the default cameras and detector noise, the MediaPipe offsets measured in the
@@ -43,32 +45,12 @@ DETECTOR_OFFSETS: Final = (
 )  # fmt: skip
 
 
-def _both(name: str) -> tuple[str, str]:
-    return (f"Left{name}", f"Right{name}")
-
-
-# body proportions of the validation windows, per joint map (by name)
-SCALE_GROUPS: Final[dict[str, dict[str, ScaleGroup]]] = {
-    "cmu_mb": {
-        "torso": ScaleGroup(("Spine", "Spine1"), 0.95, 1.5),
-        "neck_head": ScaleGroup(("Neck1", "Head", "Head_End"), 0.9, 1.6),
-        "shoulder_width": ScaleGroup(_both("Arm"), 0.85, 1.2),
-        "hip_width": ScaleGroup(_both("UpLeg"), 0.7, 1.1),
-        "upper_arm": ScaleGroup(_both("ForeArm"), 0.8, 1.1),
-        "forearm": ScaleGroup(_both("Hand"), 0.9, 1.35),
-        "thigh": ScaleGroup(_both("Leg"), 0.9, 1.1),
-        "shin": ScaleGroup(_both("Foot"), 0.8, 1.1),
-    },
-}
-
-
 def detector_offsets() -> NDArray[np.float64]:
     return np.array(DETECTOR_OFFSETS, dtype=np.float64)
 
 
 def scale_groups(jm: JointMap) -> dict[str, ScaleGroup]:
-    """The validation body proportions for a joint map: pinned for the presets; a joint map from a JSON
-    file pins its own with a `validation_scale_groups` field, else its training groups are used."""
-    if jm.validation_scale_groups is not None:
-        return dict(jm.validation_scale_groups)
-    return SCALE_GROUPS.get(jm.name, dict(jm.scale_groups))
+    """The validation body proportions of a joint map: its pinned `validation_scale_groups` (the presets
+    have them; a JSON joint map may give them), else its training groups."""
+    groups = jm.scale_groups if jm.validation_scale_groups is None else jm.validation_scale_groups
+    return dict(groups)
