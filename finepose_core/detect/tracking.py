@@ -263,11 +263,14 @@ class Tracker:
         window = round(config.reentry_seconds * self.fps)
         joints, minimum = config.whole_body_joints, config.stitch_min_sightings
         kept: list[Track] = []  # each may still be continued by a later one
+        # each kept track's signature, over everything stitched to it so far: computed once, and again
+        # only when it grows, rather than for every later track it is compared with
+        signatures: dict[int, FloatArray | None] = {}
         for track in sorted(tracks, key=lambda t: t.frames[0]):
             signature = track.whole_body_signature(joints, minimum)
             best: tuple[float, Track] | None = None
             for earlier in kept:
-                other = earlier.whole_body_signature(joints, minimum)  # of everything stitched to it so far
+                other = signatures[id(earlier)]
                 gap = track.frames[0] - earlier.last_frame
                 if signature is None or other is None or not 0 < gap <= window:
                     continue
@@ -283,12 +286,14 @@ class Tracker:
                     best = (difference, earlier)
             if best is None:
                 kept.append(track)
+                signatures[id(track)] = signature
                 continue
             earlier = best[1]
             earlier.frames += track.frames
             earlier.keypoints += track.keypoints
             earlier.confidence += track.confidence
             earlier.detections += track.detections
+            signatures[id(earlier)] = earlier.whole_body_signature(joints, minimum)
         return kept
 
     def _filled(self, track: Track) -> TrackResult:
