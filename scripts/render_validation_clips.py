@@ -266,18 +266,19 @@ def _camera_for(joints: FloatArray, shot: Shot) -> tuple[FloatArray, FloatArray]
         world_from_camera = np.eye(4)
         world_from_camera[:3, :3] = np.stack([right, down, forward], axis=1)
         world_from_camera[:3, 3] = [0.0, -distance, shot.height_m]
-        camera = np.linalg.inv(world_from_camera)
-        in_camera = joints @ camera[:3, :3].T + camera[:3, 3]
-        pixels = project(in_camera, K)
-        inside = (
-            (pixels[..., 0] >= 0)
-            & (pixels[..., 0] < WIDTH)
-            & (pixels[..., 1] >= 0)
-            & (pixels[..., 1] < HEIGHT)
-        )
-        if inside.mean() >= 0.97:
+        if _in_image(project(_in_camera(joints, world_from_camera), K)).mean() >= 0.97:
             break
     return K, world_from_camera
+
+
+def _in_camera(points: FloatArray, world_from_camera: FloatArray) -> FloatArray:
+    camera_from_world = np.linalg.inv(world_from_camera)
+    return np.asarray(points @ camera_from_world[:3, :3].T + camera_from_world[:3, 3])
+
+
+def _in_image(pixels: FloatArray) -> NDArray[np.bool_]:
+    x, y = pixels[..., 0], pixels[..., 1]
+    return np.asarray((x >= 0) & (x < WIDTH) & (y >= 0) & (y < HEIGHT))
 
 
 def _add_camera(K: FloatArray, world_from_camera: FloatArray) -> None:
@@ -295,38 +296,32 @@ def _add_camera(K: FloatArray, world_from_camera: FloatArray) -> None:
     _scene().camera = camera
 
 
-def _ground_truth(rig_object: bpy.types.Object, frames: int) -> FloatArray:
-    """World joints [F, 17, 3] of the evaluated, posed rig."""
-    out = np.zeros((frames, 17, 3))
-    scene = _scene()
-    for f in range(frames):
-        scene.frame_set(f + 1)
-        evaluated = rig_object.evaluated_get(bpy.context.evaluated_depsgraph_get())
-        world = np.array(evaluated.matrix_world)
-        pose = evaluated.pose
-        assert pose is not None
-        for j, name in enumerate(H36M_JOINTS):
-            bone, end = GROUND_TRUTH[name]
-            point = np.array([*getattr(pose.bones[bone], end), 1.0])
-            out[f, j] = (world @ point)[:3]
-    return out
-
-
-def _lowest_vertex(body: bpy.types.Object, frames: int) -> FloatArray:
-    """The lowest point of the deformed body in each frame, metres."""
+def _posed(
+    rig_object: bpy.types.Object, body: bpy.types.Object, frames: int
+) -> tuple[FloatArray, FloatArray]:
+    """In one pass over the frames: the evaluated rig's world joints [F, 17, 3], and the lowest point of the
+    deformed body [F], metres."""
+    joints = np.zeros((frames, 17, 3))
     lowest = np.zeros(frames)
     scene = _scene()
     for f in range(frames):
         scene.frame_set(f + 1)
-        evaluated = body.evaluated_get(bpy.context.evaluated_depsgraph_get())
-        mesh = evaluated.to_mesh()
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        rig = rig_object.evaluated_get(depsgraph)
+        world = np.array(rig.matrix_world)
+        pose = rig.pose
+        assert pose is not None
+        for j, name in enumerate(H36M_JOINTS):
+            bone, end = GROUND_TRUTH[name]
+            joints[f, j] = (world @ np.array([*getattr(pose.bones[bone], end), 1.0]))[:3]
+        skin = body.evaluated_get(depsgraph)
+        mesh = skin.to_mesh()
         coords = np.empty(len(mesh.vertices) * 3)
         mesh.vertices.foreach_get("co", coords)
-        world = np.array(evaluated.matrix_world)
-        points = coords.reshape(-1, 3) @ world[:3, :3].T + world[:3, 3]
-        lowest[f] = points[:, 2].min()
-        evaluated.to_mesh_clear()
-    return lowest
+        world = np.array(skin.matrix_world)
+        lowest[f] = (coords.reshape(-1, 3) @ world[:3, :3].T + world[:3, 3])[:, 2].min()
+        skin.to_mesh_clear()
+    return joints, lowest
 
 
 def render_clip(sequence: MocapSequence, shot: Shot, frames: int, samples: int, out: Path) -> dict[str, Any]:
@@ -349,14 +344,16 @@ def render_clip(sequence: MocapSequence, shot: Shot, frames: int, samples: int, 
     write_motion(rig_object, motion, np.arange(frames, dtype=np.float64) + 1.0, "validation")
     # feet on the ground: the body's lowest point touches z = 0 in a typical frame (10th percentile), as the
     # test clips were made; a few centimetres of sliding or sinking remain where the rig's legs differ
-    rig_object.location.z -= float(np.percentile(_lowest_vertex(body, frames), 10))
-    truth_world = _ground_truth(rig_object, frames)
+    truth_world, lowest = _posed(rig_object, body, frames)
+    drop = float(np.percentile(lowest, 10))
+    rig_object.location.z -= drop  # moves the body (its child) and the ground truth alike
+    truth_world[..., 2] -= drop
 
     K, world_from_camera = _camera_for(truth_world, shot)
     _stage(shot.palette, truth_world[:, 0].mean(axis=0))
     _add_camera(K, world_from_camera)
     camera_from_world = np.linalg.inv(world_from_camera)
-    truth_camera = truth_world @ camera_from_world[:3, :3].T + camera_from_world[:3, 3]
+    truth_camera = _in_camera(truth_world, world_from_camera)
     truth_2d = project(truth_camera, K)
 
     render: Any = scene.render  # the stubs know only Eevee's engine name
@@ -382,12 +379,7 @@ def render_clip(sequence: MocapSequence, shot: Shot, frames: int, samples: int, 
         writer.release()
         shutil.rmtree(folder, ignore_errors=True)
 
-    inside = (
-        (truth_2d[..., 0] >= 0)
-        & (truth_2d[..., 0] < WIDTH)
-        & (truth_2d[..., 1] >= 0)
-        & (truth_2d[..., 1] < HEIGHT)
-    )
+    inside = _in_image(truth_2d)
     np.savez_compressed(
         out / f"{name}.npz",
         joints3d_cam=truth_camera[None].astype(np.float32),
