@@ -101,6 +101,11 @@ def _scores(sequences: Sequences) -> dict[str, float]:
     }
 
 
+def _counted(clips: list[Any], in_image: NDArray[Any], frame: int) -> dict[int, NDArray[Any]]:
+    """The ground-truth people that count in a frame (15 of 17 joints in the image): person → 2D joints."""
+    return {p: clip.keypoints2d[frame] for p, clip in enumerate(clips) if in_image[p, frame].sum() >= 15}
+
+
 def _rooted(joints: NDArray[Any]) -> NDArray[Any]:
     return np.asarray(joints - joints[:1])
 
@@ -113,7 +118,7 @@ def score_pipeline(result: Any, clips: list[Any], in_image: NDArray[Any]) -> dic
     root_errors: list[float] = []
     previous_id: dict[int, int] = {}
     for f in range(clips[0].frames):
-        truths = {p: clip.keypoints2d[f] for p, clip in enumerate(clips) if in_image[p, f].sum() >= 15}
+        truths = _counted(clips, in_image, f)
         counted += len(truths)
         ids = [pid for pid, person in tracked.items() if f in person.frames]
         candidates = (
@@ -167,7 +172,7 @@ def evaluate_clip(path: Path, pipeline: Pipeline, options: JobOptions, known_k: 
     mp_frames = mediapipe_world(video, len(clips), fps)
     mp: Sequences = {p: {} for p in range(len(clips))}
     for f in range(clips[0].frames):
-        truths = {p: clip.keypoints2d[f] for p, clip in enumerate(clips) if in_image[p, f].sum() >= 15}
+        truths = _counted(clips, in_image, f)
         image, world = mp_frames[f]
         for p, choice in _assign(image, truths).items():
             mp[p][f] = (_rooted(world[choice]), _rooted(clips[p].joints3d[f]))  # type: ignore[index]
