@@ -94,9 +94,10 @@ class JobOptions:
     end: int | None = None
     step: int = 1
     seed: int = 0
-    # MediaPipe's own 3D's share of each joint's depth (geometry/depth_fusion.py); 0: the lifter's alone.
-    # Only for video jobs: callers that bring their own 2D keypoints have no detector 3D to blend.
-    mediapipe_depth: float = 0.5
+    # MediaPipe's own 3D's share of each joint's depth (geometry/depth_fusion.py, whose default it takes);
+    # 0: the lifter's alone. Only for video jobs: callers that bring their own 2D keypoints have no detector
+    # 3D to blend.
+    mediapipe_depth: float = DepthFusionConfig().weight
 
     def __post_init__(self) -> None:
         if self.preset not in QUALITY_PRESETS:
