@@ -27,7 +27,8 @@ sys.path.insert(0, str(REPO))  # run as a script: the benchmarks package is besi
 
 from benchmarks.quality_rendered import score_pipeline  # noqa: E402
 from finepose_core.data.clip import load_clips  # noqa: E402
-from finepose_core.pipeline import QUALITY_PRESETS, JobOptions, Pipeline, PipelineConfig  # noqa: E402
+from finepose_core.options import QUALITY_PRESETS, JobOptions  # noqa: E402
+from finepose_core.pipeline import Pipeline, PipelineConfig  # noqa: E402
 
 
 def _line(scores: dict[str, Any]) -> str:

@@ -20,7 +20,8 @@ from typing import Any
 
 import cv2
 
-from finepose_core.pipeline import JobOptions, Pipeline
+from finepose_core.options import JobOptions
+from finepose_core.pipeline import Pipeline
 
 REPO = Path(__file__).resolve().parents[1]
 RENDERED = REPO.parent / "shared/data/rendered"

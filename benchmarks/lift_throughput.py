@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from finepose_core.devices import add_device_flag, resolve_device
 from finepose_core.diffusion.ddim import DDIMScheduler
 from finepose_core.diffusion.sampler import HypothesisSampler, SamplingOptions
 from finepose_core.diffusion.schedule import NoiseSchedule
@@ -282,14 +283,10 @@ def run(presets: list[str], device: torch.device) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--presets", default="small,paper")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_device_flag(parser)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    device = torch.device(
-        "cuda"
-        if args.device == "auto" and torch.cuda.is_available()
-        else ("cpu" if args.device == "auto" else args.device)
-    )
+    device = resolve_device(args.device)
     report = run(args.presets.split(","), device)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +34,11 @@ from scipy.optimize import linear_sum_assignment
 
 from finepose_core import metrics
 from finepose_core.data.clip import load_clips
-from finepose_core.detect.landmarker import LandmarkerConfig, PoseLandmarker
+from finepose_core.detect.landmarker import PoseLandmarker
 from finepose_core.detect.video import iter_frames
 from finepose_core.model.prompts import Prompts
-from finepose_core.pipeline import QUALITY_PRESETS, JobOptions, Pipeline, PipelineConfig
+from finepose_core.options import QUALITY_PRESETS, JobOptions
+from finepose_core.pipeline import Pipeline, PipelineConfig
 from finepose_core.sequence import consecutive_runs
 from finepose_core.skeleton import mediapipe_to_h36m
 
@@ -48,7 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 def mediapipe_world(video: Path, people: int, fps: float) -> list[tuple[NDArray[Any], NDArray[Any]]]:
     """Per frame: (image joints [P, 17, 2], metric world joints [P, 17, 3]) of MediaPipe's detections."""
     out = []
-    with PoseLandmarker(LandmarkerConfig(max_people=people)) as detector:
+    with PoseLandmarker(JobOptions(max_people=people).landmarker_config()) as detector:
         for index, frame in iter_frames(video):
             found = detector.detect(frame, round(1000 * index / fps))
             image, _ = mediapipe_to_h36m(found.pixels, found.visibility)
@@ -164,9 +164,9 @@ def evaluate_clip(path: Path, pipeline: Pipeline, options: JobOptions, known_k: 
     # 2. the pipeline from the video, as it runs (depth blended with MediaPipe's) and with the lifter's
     # depth alone
     focal = float(K[0, 0]) if known_k else None
-    job = JobOptions(**{**options.__dict__, "focal_px": focal, "max_people": max(2, len(clips))})
+    job = options.model_copy(update={"focal_px": focal, "max_people": max(2, len(clips))})
     result = pipeline.run(video, job)
-    lifter_depth = pipeline.run(video, replace(job, mediapipe_depth=0.0))
+    lifter_depth = pipeline.run(video, job.model_copy(update={"mediapipe_depth": 0.0}))
 
     # 3. MediaPipe's own 3D
     mp_frames = mediapipe_world(video, len(clips), fps)

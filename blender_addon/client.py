@@ -11,9 +11,11 @@ import mimetypes
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from .options_schema import load
 
 CHUNK = 1 << 20
 
@@ -73,7 +75,7 @@ class MultipartFile:
 
 @dataclass(frozen=True)
 class ServerClient:
-    url: str = "http://127.0.0.1:8765"
+    url: str = field(default_factory=lambda: load().server_url)
     token: str = ""
     timeout: float = 10.0  # seconds for one request (uploads get longer: see submit_video)
 

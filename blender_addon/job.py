@@ -16,40 +16,24 @@ from typing import Any
 
 from .client import ServerClient, ServerError
 from .local_server import LaunchSettings, LocalServer
+from .options_schema import load
 
 FINISHED = ("done", "failed", "cancelled")
 
 
-def job_options(
-    preset: str,
-    max_people: int,
-    action: str,
-    speed: str,
-    start: int,
-    parts: dict[str, dict[str, Any]],
-    end: int | None = None,
-    fov_deg: float | None = None,
-    focal_px: float | None = None,
-    mediapipe_depth: float | None = None,
-) -> dict[str, Any]:
-    """The server's job options (JSON) from the panel's or the batch script's settings; unset values are
-    left out, so that the server's defaults apply."""
-    options: dict[str, Any] = {
-        "preset": preset,
-        "max_people": max_people,
-        "action": action.strip(),
-        "speed": speed.lower(),
-        "start": start,
-        "parts": parts,
-    }
-    for key, value in (
-        ("end", end),
-        ("fov_deg", fov_deg),
-        ("focal_px", focal_px),
-        ("mediapipe_depth", mediapipe_depth),
-    ):
-        if value is not None:
-            options[key] = value
+def job_options(values: dict[str, Any]) -> dict[str, Any]:
+    """The server's job options (JSON) from the panel's values: text stripped, choices in the server's
+    spelling, and unset values (None) and the options' own defaults left out, so that the server's apply."""
+    schema = load()
+    options: dict[str, Any] = {}
+    for name, value in values.items():
+        spec = schema.job(name)
+        if isinstance(value, str):
+            value = value.strip()
+            if spec.get("choices"):
+                value = value.lower()
+        if value is not None and value != spec["default"]:
+            options[name] = value
     return options
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .client import ServerClient, ServerError
+from .options_schema import load
 
 HERE = Path(__file__).resolve().parent
 
@@ -103,7 +104,8 @@ class LocalServer:
                 "(set it in the add-on preferences: the project's .venv/bin/python after `make setup`)"
             )
         parsed = urllib.parse.urlparse(client.url)
-        host, port = parsed.hostname or "127.0.0.1", parsed.port or 8765
+        fallback = urllib.parse.urlparse(load().server_url)
+        host, port = parsed.hostname or fallback.hostname or "", parsed.port or fallback.port
         command = [
             str(python),
             "-m",

@@ -18,12 +18,14 @@ class FinePosePreferences(bpy.types.AddonPreferences):
 
     __annotations__ = {
         "server_url": StringProperty(
-            name="Server URL", default="http://127.0.0.1:8765", description="The FinePOSE server to talk to"
+            name="Server URL", default=ServerClient().url, description="The FinePOSE server to talk to"
         ),
         "token": StringProperty(
             name="Token", subtype="PASSWORD", description="Bearer token, if the server has one"
         ),
-        "timeout": FloatProperty(name="Request Timeout (s)", default=10.0, min=1.0, max=600.0),
+        "timeout": FloatProperty(
+            name="Request Timeout (s)", default=ServerClient().timeout, min=1.0, max=600.0
+        ),
         "autostart": BoolProperty(
             name="Start a Local Server When None Answers",
             default=True,
@@ -46,7 +48,12 @@ class FinePosePreferences(bpy.types.AddonPreferences):
             default="",
             description="More `python -m server` flags, e.g. --device cuda",
         ),
-        "startup_timeout": FloatProperty(name="Start-up Timeout (s)", default=180.0, min=5.0, max=3600.0),
+        "startup_timeout": FloatProperty(
+            name="Start-up Timeout (s)",
+            default=LaunchSettings("", "").startup_timeout,
+            min=5.0,
+            max=3600.0,
+        ),
     }
 
     def draw(self, context: bpy.types.Context) -> None:

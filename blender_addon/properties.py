@@ -16,26 +16,62 @@ from bpy.props import (
 
 from .apply import ApplyOptions
 from .job import job_options
+from .options_schema import load, sentence
 from .retarget.bones import PRESET_LABELS
-from .retarget.prepare import MotionOptions
+from .retarget.prepare import SMOOTHING_RANGE, MotionOptions
 
-PARTS = ("head", "body", "arms", "legs")
+SCHEMA = load()
+PARTS = tuple(SCHEMA.parts)
+
+
+def _number(option: str, kind: Any, **overrides: Any) -> Any:
+    """A Blender number property from a job option's spec: its label, help, default and limits."""
+    spec = SCHEMA.job(option)
+    settings: dict[str, Any] = {
+        "name": spec["label"],
+        "description": sentence(spec["help"]),
+        "default": spec["default"] if spec["default"] is not None else spec.get("ui_default"),
+    }
+    for key, limit in (("min", "minimum"), ("max", "maximum")):
+        if spec.get(limit) is not None:
+            settings[key] = spec[limit]
+    return kind(**(settings | overrides))
 
 
 def _part_properties() -> dict[str, Any]:
+    text, strength = SCHEMA.part("description"), SCHEMA.part("strength")
     props: dict[str, Any] = {}
     for part in PARTS:
         props[f"{part}_text"] = StringProperty(
-            name=part.capitalize(), description=f"Words about the {part} (empty: none)", maxlen=200
+            name=part.capitalize(),
+            description=f"Words about the {part} (empty: none)",
+            maxlen=text["max_length"],
         )
         props[f"{part}_strength"] = FloatProperty(
-            name="Strength",
-            description="Guidance of this part's prompt: 0 ignores it, 1 is plain, up to 2 exaggerates",
-            default=1.0,
-            min=0.0,
-            max=2.0,
+            name=strength["label"],
+            description=sentence(strength["help"]),
+            default=strength["default"],
+            min=strength["minimum"],
+            max=strength["maximum"],
         )
     return props
+
+
+def _speed_items() -> list[tuple[str, str, str]]:
+    return [(choice.upper(), choice.capitalize(), "") for choice in SCHEMA.job("speed")["choices"]]
+
+
+def _preset_items() -> list[tuple[str, str, str]]:
+    return [(name, name.capitalize(), preset["summary"]) for name, preset in SCHEMA.presets.items()]
+
+
+def _camera_items() -> list[tuple[str, str, str]]:
+    fov = SCHEMA.job("fov_deg")
+    return [
+        ("AUTO", "Auto", f"Estimate (a {fov['ui_default']:g}° horizontal field of view)"),
+        ("FOV", "Field of View", sentence(fov["help"])),
+        ("FOCAL", "Focal Length", sentence(SCHEMA.job("focal_px")["help"])),
+    ]
 
 
 class FinePoseSettings(bpy.types.PropertyGroup):
@@ -44,45 +80,26 @@ class FinePoseSettings(bpy.types.PropertyGroup):
         "use_active_clip": BoolProperty(
             name="Use Active Movie Clip", description="Lift the clip open in the Movie Clip editor instead"
         ),
-        "frame_start": IntProperty(name="Start", description="First video frame (0 = the first)", min=0),
-        "frame_end": IntProperty(name="End", description="Frame after the last one (0 = to the end)", min=0),
-        "max_people": IntProperty(name="Max People", default=4, min=1, max=16),
-        "camera_mode": EnumProperty(
-            name="Camera",
-            items=[
-                ("AUTO", "Auto", "Estimate (a 60° horizontal field of view)"),
-                ("FOV", "Field of View", "The horizontal field of view in degrees"),
-                ("FOCAL", "Focal Length", "The focal length in pixels"),
-            ],
-            default="AUTO",
+        "frame_start": _number("start", IntProperty, name="Start"),
+        # 0 stands for "to the end" (an unset end), which an IntProperty cannot hold
+        "frame_end": _number("end", IntProperty, name="End", default=0, min=0),
+        "max_people": _number("max_people", IntProperty),
+        "camera_mode": EnumProperty(name="Camera", items=_camera_items(), default="AUTO"),
+        "fov_deg": _number("fov_deg", FloatProperty),
+        "focal_px": _number("focal_px", FloatProperty),
+        "action": StringProperty(
+            name="Action",
+            description=sentence(SCHEMA.job("action")["help"]),
+            maxlen=SCHEMA.job("action")["max_length"],
         ),
-        "fov_deg": FloatProperty(name="FOV", default=60.0, min=1.0, max=179.0),
-        "focal_px": FloatProperty(name="Focal (px)", default=1000.0, min=1.0, max=100000.0),
-        "action": StringProperty(name="Action", description="What the people do, e.g. 'dancing'", maxlen=200),
         "speed": EnumProperty(
-            name="Speed",
-            items=[(s.upper(), s.capitalize(), "") for s in ("auto", "slow", "normal", "fast")],
-            default="AUTO",
+            name="Speed", items=_speed_items(), default=SCHEMA.job("speed")["default"].upper()
         ),
         **_part_properties(),
         "preset": EnumProperty(
-            name="Quality",
-            items=[
-                ("fast", "Fast", "1 hypothesis, 1 step"),
-                ("balanced", "Balanced", "5 hypotheses, 5 steps, flip"),
-                ("best", "Best", "20 hypotheses, 10 steps, flip"),
-            ],
-            default="balanced",
+            name=SCHEMA.job("preset")["label"], items=_preset_items(), default=SCHEMA.job("preset")["default"]
         ),
-        "image_depth": FloatProperty(
-            name="Image Depth",
-            description="Share of each joint's depth taken from MediaPipe's own 3D, which sees the image "
-            "(0: from the 2D keypoints alone)",
-            default=0.5,
-            min=0.0,
-            max=1.0,
-            subtype="FACTOR",
-        ),
+        "image_depth": _number("mediapipe_depth", FloatProperty, subtype="FACTOR"),
         "target": EnumProperty(
             name="Target",
             items=[
@@ -103,11 +120,21 @@ class FinePoseSettings(bpy.types.PropertyGroup):
             name="Person", description="Person id to retarget (−1: the longest seen)", default=-1, min=-1
         ),
         "root_motion": BoolProperty(
-            name="Root Motion", default=True, description="Keep the travel across the room"
+            name="Root Motion",
+            default=MotionOptions().root_motion,
+            description="Keep the travel across the room",
         ),
-        "put_on_floor": BoolProperty(name="Put on Floor", default=True),
-        "foot_locking": BoolProperty(name="Foot Locking", default=True, description="Pin planted feet"),
-        "smoothing": FloatProperty(name="Smoothing", default=0.3, min=0.0, max=1.0, subtype="FACTOR"),
+        "put_on_floor": BoolProperty(name="Put on Floor", default=MotionOptions().put_on_floor),
+        "foot_locking": BoolProperty(
+            name="Foot Locking", default=MotionOptions().foot_locking, description="Pin planted feet"
+        ),
+        "smoothing": FloatProperty(
+            name="Smoothing",
+            default=MotionOptions().smoothing,
+            min=SMOOTHING_RANGE[0],
+            max=SMOOTHING_RANGE[1],
+            subtype="FACTOR",
+        ),
     }
 
 
@@ -126,25 +153,28 @@ class FinePoseJobState(bpy.types.PropertyGroup):
 
 def server_options(settings: Any) -> dict[str, Any]:
     """The panel's settings → the server's job options (JSON)."""
+    plain = SCHEMA.part("strength")["default"]
     parts = {
         part: {
             "description": getattr(settings, f"{part}_text").strip(),
             "strength": getattr(settings, f"{part}_strength"),
         }
         for part in PARTS
-        if getattr(settings, f"{part}_text").strip() or getattr(settings, f"{part}_strength") != 1.0
+        if getattr(settings, f"{part}_text").strip() or getattr(settings, f"{part}_strength") != plain
     }
     return job_options(
-        settings.preset,
-        settings.max_people,
-        settings.action,
-        settings.speed,
-        settings.frame_start,
-        parts,
-        end=settings.frame_end if settings.frame_end > settings.frame_start else None,
-        fov_deg=settings.fov_deg if settings.camera_mode == "FOV" else None,
-        focal_px=settings.focal_px if settings.camera_mode == "FOCAL" else None,
-        mediapipe_depth=settings.image_depth,
+        {
+            "preset": settings.preset,
+            "max_people": settings.max_people,
+            "action": settings.action,
+            "speed": settings.speed,
+            "start": settings.frame_start,
+            "parts": parts,
+            "end": settings.frame_end if settings.frame_end > settings.frame_start else None,
+            "fov_deg": settings.fov_deg if settings.camera_mode == "FOV" else None,
+            "focal_px": settings.focal_px if settings.camera_mode == "FOCAL" else None,
+            "mediapipe_depth": settings.image_depth,
+        }
     )
 
 

@@ -29,6 +29,7 @@ from finepose_core import metrics
 from finepose_core.checkpoint import CheckpointError
 from finepose_core.data.clip import Clip, ClipError, load_dataset
 from finepose_core.data.h36m import H36MError, is_h36m_folder, load_h36m_clips
+from finepose_core.devices import add_device_flag
 from finepose_core.diffusion.aggregation import oracle_joint_best
 from finepose_core.lifter import Lifter, LiftOptions
 from finepose_core.model.prompts import Prompts
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-compare", action="store_true", help="skip the run with every prompt nulled")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_device_flag(parser)
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")

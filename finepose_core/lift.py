@@ -11,40 +11,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from tqdm import tqdm
 
-from finepose_core.model.prompts import PART_KEYS, SPEEDS, PartPrompt, Prompts
-from finepose_core.pipeline import (
-    QUALITY_PRESETS,
-    CancelledError,
-    JobOptions,
-    Pipeline,
-    PipelineConfig,
-    PipelineError,
-)
-
-PART_PATTERN = re.compile(r"^(?P<part>\w+)=(?P<text>.*?)(?:@(?P<strength>[0-9.]+))?$")
-
-
-def parse_part(value: str) -> tuple[str, PartPrompt]:
-    """`arms="raised overhead"@1.5` (the shell removes the quotes) → ("arms", PartPrompt(...))."""
-    match = PART_PATTERN.match(value.strip())
-    if not match or match.group("part") not in PART_KEYS:
-        raise argparse.ArgumentTypeError(
-            f"--part {value!r}: use PART=DESCRIPTION[@STRENGTH] with PART one of {', '.join(PART_KEYS)}"
-        )
-    strength = float(match.group("strength")) if match.group("strength") else 1.0
-    text = match.group("text").strip().strip("\"'")
-    try:
-        return match.group("part"), PartPrompt(text, strength)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"--part {value!r}: {error}") from None
+from finepose_core.devices import add_device_flag
+from finepose_core.option_flags import add_flags, given_options
+from finepose_core.option_specs import describe_errors, option_specs
+from finepose_core.options import JobOptions
+from finepose_core.pipeline import CancelledError, Pipeline, PipelineConfig, PipelineError
 
 
 class StageBars:
@@ -78,35 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("video", type=Path)
     parser.add_argument("-o", "--output", type=Path, required=True, help="result JSON to write")
     parser.add_argument("--npz", action="store_true", help="also write the arrays next to it as .npz")
-    camera = parser.add_mutually_exclusive_group()
-    camera.add_argument("--focal-px", type=float, help="focal length in pixels")
-    camera.add_argument("--fov", type=float, help="horizontal field of view in degrees")
-    parser.add_argument("--max-people", type=int, default=4)
-    parser.add_argument("--action", default="", help="what the people do, in free text")
-    parser.add_argument("--speed", default="auto", choices=[*SPEEDS, "auto"])
-    parser.add_argument(
-        "--part",
-        action="append",
-        type=parse_part,
-        default=[],
-        metavar='PART="TEXT"@S',
-        help='a body part\'s description and guidance strength 0–2, e.g. arms="raised overhead"@1.5',
-    )
-    parser.add_argument("--preset", default="balanced", choices=list(QUALITY_PRESETS))
-    parser.add_argument("--hypotheses", type=int)
-    parser.add_argument("--steps", type=int)
-    parser.add_argument(
-        "--mediapipe-depth",
-        type=float,
-        default=0.5,
-        metavar="W",
-        help="MediaPipe's own 3D's share 0–1 of each joint's depth, blended with the lifter's "
-        "(0: the lifter's alone; default 0.5)",
-    )
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--start", type=int, default=0)
-    parser.add_argument("--end", type=int)
-    parser.add_argument("--step", type=int, default=1, help="use every n-th frame")
+    add_flags(parser, option_specs(JobOptions))
+    add_device_flag(parser)
     parser.add_argument("--checkpoint", help="a FinePOSE checkpoint (default: the project's)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument(
@@ -123,25 +75,17 @@ def main(argv: list[str] | None = None) -> int:
     bars = StageBars(enabled=not args.quiet)
     started = time.perf_counter()
     try:
-        options = JobOptions(
-            prompts=Prompts(action=args.action, speed=args.speed, parts=dict(args.part)),
-            preset=args.preset,
-            hypotheses=args.hypotheses,
-            steps=args.steps,
-            focal_px=args.focal_px,
-            fov_deg=args.fov,
-            max_people=args.max_people,
-            start=args.start,
-            end=args.end,
-            step=args.step,
-            mediapipe_depth=args.mediapipe_depth,
-        )
+        options = JobOptions.model_validate(given_options(args, option_specs(JobOptions)))
         pipeline = Pipeline(PipelineConfig(checkpoint=args.checkpoint, device=args.device))
         result = pipeline.run(args.video, options, progress=bars)
         bars.close()
         result.write_json(args.output)
         if args.npz:
             result.write_npz(args.output.with_suffix(".npz"))
+    except ValidationError as error:
+        bars.close()
+        print(f"error: {describe_errors(error)}", file=sys.stderr)
+        return 2
     except (PipelineError, ValueError, OSError) as error:
         bars.close()
         print(f"error: {error}", file=sys.stderr)

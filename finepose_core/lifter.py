@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from finepose_core.assets import default_checkpoint_path
 from finepose_core.checkpoint import Checkpoint
 from finepose_core.data.windows import WindowPlan
+from finepose_core.devices import DEFAULT_DEVICE, resolve_device
 from finepose_core.diffusion import aggregation
 from finepose_core.diffusion.ddim import DDIMScheduler
 from finepose_core.diffusion.sampler import HypothesisSampler, SamplingOptions
@@ -103,14 +104,6 @@ class LiftResult:
     hypotheses: FloatArray | None = None  # [H, F, 17, 3] when asked for
 
 
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was requested but torch sees no CUDA GPU; use 'cpu' or 'auto'")
-    return torch.device(device)
-
-
 def guidance_weights(prompts: Prompts, variant_parts: list[str]) -> NDArray[np.float32]:
     """[V, J] weights of the full prediction (row 0) and of each part-off variant, per joint."""
     weights = np.zeros((1 + len(variant_parts), NUM_H36M_JOINTS), np.float32)
@@ -128,7 +121,7 @@ class Lifter:
         self,
         model: FinePoseDenoiser,
         cache: TextFeatureCache,
-        device: str = "auto",
+        device: str = DEFAULT_DEVICE,
         name: str = "",
         sha256: str = "",
         schedule: NoiseSchedule | None = None,
@@ -150,7 +143,7 @@ class Lifter:
     def from_checkpoint(
         cls,
         path: str | Path | None = None,
-        device: str = "auto",
+        device: str = DEFAULT_DEVICE,
         text_encoder: TextEncoder | str | None = None,
     ) -> Lifter:
         """Load a checkpoint; without a path, the project's default one (or $FINEPOSE_CHECKPOINT)."""

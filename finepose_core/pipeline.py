@@ -1,7 +1,7 @@
 """The main job: video → people in 3D. Decode, detect, track, convert, lift, place, result.
 
     pipeline = Pipeline(PipelineConfig(device="auto"))      # loads the model once
-    result = pipeline.run("clip.mp4", JobOptions(prompts=Prompts(action="dancing")), progress=print)
+    result = pipeline.run("clip.mp4", JobOptions(action="dancing"), progress=print)
     result.write_json("result.json")
 
 The CLI (`python -m finepose_core.lift`), the server and the Blender batch script all run this. Progress is
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,9 +22,10 @@ from numpy.typing import NDArray
 
 from finepose_core.assets import AssetError, default_checkpoint_path
 from finepose_core.checkpoint import CheckpointError
-from finepose_core.detect.landmarker import LandmarkerConfig, PoseLandmarker
+from finepose_core.detect.landmarker import PoseLandmarker
 from finepose_core.detect.tracking import TrackerConfig, TrackResult, track_people
 from finepose_core.detect.video import VideoError, VideoInfo, iter_frames, probe
+from finepose_core.devices import DEFAULT_DEVICE
 from finepose_core.geometry.camera import (
     DEFAULT_HORIZONTAL_FOV_DEG,
     intrinsics_from_focal,
@@ -32,23 +33,21 @@ from finepose_core.geometry.camera import (
 )
 from finepose_core.geometry.depth_fusion import DepthFusionConfig, fuse_depth
 from finepose_core.geometry.placement import Floor, PlacementConfig, fit_floor, root_translations, to_world
-from finepose_core.lifter import Lifter, LiftOptions, LiftResult, PersonInput
+from finepose_core.lifter import Lifter, LiftResult, PersonInput
 from finepose_core.model.prompts import Prompts
 from finepose_core.model.text_encoders import TextEncoderError
+from finepose_core.options import QUALITY_PRESETS, JobOptions
 from finepose_core.result import CameraResult, ModelInfo, PersonResult, Result, VideoInfoResult
 from finepose_core.sequence import consecutive_runs
-from finepose_core.skeleton import mediapipe_to_h36m
+from finepose_core.skeleton import BODY_PARTS, mediapipe_to_h36m
 
 log = logging.getLogger(__name__)
 
-# Quality presets: hypotheses H, DDIM steps K, flip augmentation.
-QUALITY_PRESETS: Final[dict[str, tuple[int, int, bool]]] = {
-    "fast": (1, 1, False),
-    "balanced": (5, 5, True),
-    "best": (20, 10, True),
-}
 STAGES: Final = ("detect", "track", "lift", "place")
 MAX_FRAMES: Final = 100_000  # about an hour at 30 fps: longer jobs should be split
+# What a keypoints job may declare (its image size in pixels, its frame rate).
+IMAGE_SIDE_RANGE: Final = (16, 16384)
+FPS_RANGE: Final = (1.0, 1000.0)
 # Tracks whose body spans less than this fraction of the image height are left out of video jobs: MediaPipe
 # finds real people reliably from about a quarter of a 480-line image (the rendered clips' README), and what
 # it reports far smaller is mostly furniture (a table's crossed feet in the office clip, 30–40 px of 432).
@@ -72,60 +71,8 @@ class PipelineConfig:
     """What stays fixed while a pipeline serves many jobs."""
 
     checkpoint: str | None = None  # default: the project's checkpoint
-    device: str = "auto"
+    device: str = DEFAULT_DEVICE
     text_encoder: str | None = None
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    """One job's settings (the CLI's flags, the server's request options)."""
-
-    prompts: Prompts = field(default_factory=Prompts)
-    preset: str = "balanced"
-    hypotheses: int | None = None  # overrides the preset
-    steps: int | None = None
-    focal_px: float | None = None
-    fov_deg: float | None = None
-    max_people: int = 4
-    min_detection_confidence: float = 0.5
-    min_presence_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
-    start: int = 0
-    end: int | None = None
-    step: int = 1
-    seed: int = 0
-    # MediaPipe's own 3D's share of each joint's depth (geometry/depth_fusion.py, whose default it takes);
-    # 0: the lifter's alone. Only for video jobs: callers that bring their own 2D keypoints have no detector
-    # 3D to blend.
-    mediapipe_depth: float = DepthFusionConfig().weight
-
-    def __post_init__(self) -> None:
-        if self.preset not in QUALITY_PRESETS:
-            raise ValueError(f"preset must be one of {', '.join(QUALITY_PRESETS)}, got {self.preset!r}")
-        if self.focal_px is not None and self.fov_deg is not None:
-            raise ValueError("give a focal length or a field of view, not both")
-        if self.focal_px is not None and self.focal_px <= 0:
-            raise ValueError("focal length must be positive")
-        if self.fov_deg is not None and not 1 <= self.fov_deg <= 179:
-            raise ValueError("field of view must be within 1–179 degrees")
-        if not 1 <= self.max_people <= 16:
-            raise ValueError("max people must be within 1–16")
-        if self.start < 0 or self.step < 1 or (self.end is not None and self.end <= self.start):
-            raise ValueError(f"invalid frame range: start {self.start}, end {self.end}, step {self.step}")
-        for name in (
-            "min_detection_confidence",
-            "min_presence_confidence",
-            "min_tracking_confidence",
-            "mediapipe_depth",
-        ):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be within [0, 1]")
-
-    def lift_options(self) -> LiftOptions:
-        hypotheses, steps, flip = QUALITY_PRESETS[self.preset]
-        return LiftOptions(
-            hypotheses=self.hypotheses or hypotheses, steps=self.steps or steps, flip=flip, seed=self.seed
-        )
 
 
 def intrinsics(width: int, height: int, options: JobOptions) -> tuple[NDArray[np.float64], str]:
@@ -191,10 +138,11 @@ class KeypointsJob:
 
     def __post_init__(self) -> None:
         width, height = self.image_size
-        if not (16 <= width <= 16384 and 16 <= height <= 16384):
-            raise ValueError(f"image size must be within 16–16384 pixels, got {width} × {height}")
-        if not 1.0 <= self.fps <= 1000.0:
-            raise ValueError(f"fps must be within 1–1000, got {self.fps}")
+        low, high = IMAGE_SIDE_RANGE
+        if not (low <= width <= high and low <= height <= high):
+            raise ValueError(f"image size must be within {low}–{high} pixels, got {width} × {height}")
+        if not FPS_RANGE[0] <= self.fps <= FPS_RANGE[1]:
+            raise ValueError(f"fps must be within {FPS_RANGE[0]:g}–{FPS_RANGE[1]:g}, got {self.fps}")
         if len({p.id for p in self.people}) != len(self.people):
             raise ValueError("person ids must be distinct")
 
@@ -208,6 +156,23 @@ class Pipeline:
         except (CheckpointError, TextEncoderError, RuntimeError) as error:
             raise PipelineError(f"cannot load the model: {error}") from None
         self.checkpoint_path = path
+
+    def describe(self) -> dict[str, Any]:
+        """The loaded model and what a job can ask of it, for clients (the server's /v1/model)."""
+        lifter = self.lifter
+        return {
+            "checkpoint": lifter.name or self.checkpoint_path.name,
+            "sha256": lifter.sha256,
+            "config": lifter.model.config.to_dict(),
+            "input_normalization": lifter.input_normalization,
+            "training": lifter.metadata.get("training", {}),
+            "validation": lifter.metadata.get("validation", {}),
+            "text_encoder": lifter.cache.encoder_id,
+            "known_texts": sorted(lifter.cache.state()["features"]),
+            "body_parts": {name: list(joints) for name, joints in BODY_PARTS.items()},
+            "presets": {name: asdict(preset) for name, preset in QUALITY_PRESETS.items()},
+            "device": str(lifter.device),
+        }
 
     def run(
         self,
@@ -406,14 +371,8 @@ class Pipeline:
         detections = []
         references = []
         frame_indices: list[int] = []
-        config = LandmarkerConfig(
-            max_people=options.max_people,
-            min_detection_confidence=options.min_detection_confidence,
-            min_presence_confidence=options.min_presence_confidence,
-            min_tracking_confidence=options.min_tracking_confidence,
-        )
         try:
-            detector = PoseLandmarker(config)
+            detector = PoseLandmarker(options.landmarker_config())
         except AssetError as error:
             raise PipelineError(str(error)) from None
         with detector:

@@ -7,7 +7,7 @@ JSON, retargeting) indexes joints through the constants here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,12 +49,14 @@ H36M_PARENTS: Final[tuple[int, ...]] = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11,
 H36M_FLIP_PAIRS: Final[tuple[tuple[int, int], ...]] = ((4, 1), (5, 2), (6, 3), (11, 14), (12, 15), (13, 16))
 
 # Body parts addressed by the fine-grained prompts (FinePOSE's head / body / arms / legs).
+PartName = Literal["head", "body", "arms", "legs"]
 BODY_PARTS: Final[dict[str, tuple[int, ...]]] = {
     "head": (9, 10),
     "body": (0, 7, 8),
     "arms": (11, 12, 13, 14, 15, 16),
     "legs": (1, 2, 3, 4, 5, 6),
 }
+assert set(get_args(PartName)) == set(BODY_PARTS)  # the options' part names are these parts
 
 
 def h36m_bones() -> list[tuple[int, int]]:

@@ -48,6 +48,7 @@ from finepose_core.data.mocap import (
     load_library,
 )
 from finepose_core.data.pose_perturbation import PosePerturbation
+from finepose_core.devices import DEFAULT_DEVICE, add_device_flag, resolve_device
 from finepose_core.diffusion.ddim import DDIMScheduler
 from finepose_core.diffusion.loss import denoising_loss
 from finepose_core.diffusion.sampler import HypothesisSampler, SamplingOptions, mirror
@@ -229,7 +230,7 @@ def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, out: Path, device: str = "auto") -> None:
+    def __init__(self, config: TrainConfig, out: Path, device: str = DEFAULT_DEVICE) -> None:
         self.config = config
         self.out = out
         out.mkdir(parents=True, exist_ok=True)
@@ -238,12 +239,10 @@ class Trainer:
         if self.world > 1 and not torch.distributed.is_initialized():
             backend = "nccl" if torch.cuda.is_available() else "gloo"
             torch.distributed.init_process_group(backend)
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        if device == "cuda" and self.world > 1:
-            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-            torch.cuda.set_device(torch.device(device))
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
+        if self.device.type == "cuda" and self.world > 1:  # one GPU per process under torchrun
+            self.device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
+            torch.cuda.set_device(self.device)
 
         jm = joint_map(config.joint_map)
         descriptions = load_descriptions(Path(config.descriptions)) if config.descriptions else {}
@@ -502,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
         help="chance that a training window's joints are bent by random smooth rotations (default 0)",
     )
     parser.add_argument("--no-prompts", action="store_true", help="train the paper's w/o Prompt variant")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_device_flag(parser)
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

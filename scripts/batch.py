@@ -1,13 +1,15 @@
 """Headless lifting into .blend files, with the add-on's own modules (nothing here is written twice).
 
     blender -b -P scripts/batch.py -- --video CLIP.mp4 [--out OUT.blend]
-        [--rig FILE.blend:Armature --map PRESET] [--action TEXT] [--speed auto|slow|normal|fast]
-        [--part arms="raised overhead"@1.5 ...]
-        [--preset fast|balanced|best] [--max-people N] [--fov DEG | --focal-px F] [--start S] [--end E]
-        [--no-root-motion] [--no-floor] [--no-foot-locking] [--smoothing 0.3] [--mediapipe-depth W]
+        [--rig FILE.blend:Armature --map PRESET] [every job option of the lift CLI: --action TEXT,
+        --part arms="raised overhead"@1.5, --preset best, --fov DEG, --start S, --end E, …]
+        [--no-root-motion] [--no-floor] [--no-foot-locking] [--smoothing S]
         [--export-fbx DIR] [--export-bvh DIR] [--preview PREVIEW.png|.mp4]
         [--server URL] [--token T] [--no-autostart] [--python PY] [--server-args "..."]
     python scripts/batch.py -- ...            (the same with the bpy wheel, e.g. the project's .venv)
+
+The job options' flags, defaults, ranges and help come from the add-on's options schema (generated from
+the server's own definition); `--help` lists them.
 
 Runs synchronously (timers do not fire in `blender -b -P`); talks to the server at --server or starts one
 from the project's .venv. Next to each OUT.blend it writes OUT.json, the server's finepose.result/1.
@@ -21,7 +23,6 @@ import argparse
 import glob
 import json
 import os
-import re
 import sys
 import time
 import traceback
@@ -38,14 +39,17 @@ import bpy  # noqa: E402
 from blender_addon.apply import ApplyError, ApplyOptions, apply_result  # noqa: E402
 from blender_addon.client import ServerClient, ServerError  # noqa: E402
 from blender_addon.exports import ExportError, append_rig, export_bvh, export_fbx, render_preview  # noqa: E402
-from blender_addon.job import LiftJob, job_options  # noqa: E402
+from blender_addon.job import LiftJob  # noqa: E402
 from blender_addon.local_server import LaunchSettings, LocalServer, default_project_dir, default_python  # noqa: E402
+from blender_addon.options_schema import load  # noqa: E402
 from blender_addon.retarget.bones import PRESETS  # noqa: E402
-from blender_addon.retarget.prepare import MotionOptions  # noqa: E402
+from blender_addon.retarget.prepare import SMOOTHING_RANGE, MotionOptions  # noqa: E402
 from blender_addon.retarget.result_file import ResultFileError, parse_result  # noqa: E402
 
+# Standard library only, so importable inside Blender; the flags come from the add-on's schema file.
+from finepose_core.option_flags import add_flags, given_options  # noqa: E402
+
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
-PART = re.compile(r"^(?P<part>head|body|arms|legs)=(?P<text>.*?)(?:@(?P<strength>[0-9.]+))?$")
 
 
 class BatchError(RuntimeError):
@@ -57,19 +61,13 @@ def script_arguments(argv: list[str]) -> list[str]:
     return argv[argv.index("--") + 1 :] if "--" in argv else argv[1:]
 
 
-def part_argument(value: str) -> tuple[str, dict[str, Any]]:
-    match = PART.match(value.strip())
-    if not match:
+def smoothing(text: str) -> float:
+    value = float(text)
+    if not SMOOTHING_RANGE[0] <= value <= SMOOTHING_RANGE[1]:
         raise argparse.ArgumentTypeError(
-            f"--part {value!r}: use PART=DESCRIPTION[@STRENGTH], PART one of head, body, arms, legs"
+            f"{text}: must be within {SMOOTHING_RANGE[0]:g}–{SMOOTHING_RANGE[1]:g}"
         )
-    strength = float(match.group("strength") or 1.0)
-    if not 0.0 <= strength <= 2.0:
-        raise argparse.ArgumentTypeError(f"--part {value!r}: the strength must be within 0–2")
-    return match.group("part"), {
-        "description": match.group("text").strip().strip("\"'"),
-        "strength": strength,
-    }
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,24 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--person", type=int, default=-1, help="with --rig: the person id (default: the longest seen)"
     )
-    parser.add_argument("--action", default="")
-    parser.add_argument("--speed", default="auto", choices=["auto", "slow", "normal", "fast"])
-    parser.add_argument("--part", type=part_argument, action="append", default=[], metavar='PART="TEXT"@S')
-    parser.add_argument("--preset", default="balanced", choices=["fast", "balanced", "best"])
-    parser.add_argument("--max-people", type=int, default=4)
-    camera = parser.add_mutually_exclusive_group()
-    camera.add_argument("--fov", type=float, help="horizontal field of view, degrees")
-    camera.add_argument("--focal-px", type=float, help="focal length in pixels")
-    parser.add_argument("--start", type=int, default=0)
-    parser.add_argument("--end", type=int)
-    parser.add_argument("--no-root-motion", action="store_true")
-    parser.add_argument("--no-floor", action="store_true")
-    parser.add_argument("--no-foot-locking", action="store_true")
-    parser.add_argument("--smoothing", type=float, default=0.3)
-    parser.add_argument(
-        "--mediapipe-depth",
-        type=float,
-        help="MediaPipe's own 3D's share 0–1 of each joint's depth (default 0.5)",
+    add_flags(parser.add_argument_group("job options (sent to the server)"), load().job_specs)
+    motion = parser.add_argument_group("motion on the armature")
+    motion.add_argument("--no-root-motion", action="store_true", help="keep the armature in place")
+    motion.add_argument("--no-floor", action="store_true", help="leave the height as lifted")
+    motion.add_argument("--no-foot-locking", action="store_true", help="do not pin planted feet")
+    motion.add_argument(
+        "--smoothing",
+        type=smoothing,
+        default=MotionOptions().smoothing,
+        help=f"0 (off) to 1 (a Gaussian of 0.1 s); default {MotionOptions().smoothing}",
     )
     parser.add_argument("--export-fbx", type=Path, metavar="DIR")
     parser.add_argument("--export-bvh", type=Path, metavar="DIR")
@@ -110,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--preview-frame", type=int, help="video frame of a PNG preview (default: the middle)"
     )
-    parser.add_argument("--server", default=os.environ.get("FINEPOSE_SERVER", "http://127.0.0.1:8765"))
+    parser.add_argument("--server", default=os.environ.get("FINEPOSE_SERVER", load().server_url))
     parser.add_argument("--token", default=os.environ.get("FINEPOSE_TOKEN", ""))
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument("--no-autostart", action="store_true", help="fail when no server answers")
@@ -138,10 +128,7 @@ def videos_of(pattern: str) -> list[Path]:
 
 
 def server_options(args: argparse.Namespace) -> dict[str, Any]:
-    return job_options(
-        args.preset, args.max_people, args.action, args.speed, args.start, dict(args.part),
-        end=args.end, fov_deg=args.fov, focal_px=args.focal_px, mediapipe_depth=args.mediapipe_depth,
-    )  # fmt: skip
+    return given_options(args, load().job_specs)
 
 
 def apply_options(args: argparse.Namespace, video: Path) -> ApplyOptions:

@@ -1,6 +1,7 @@
 """Build the Blender extension zip: `python scripts/build_extension.py [--out dist]`.
 
-The zip holds blender_addon/ at its root (manifest included, caches excluded) plus `_project.json`, which
+The zip holds blender_addon/ at its root (manifest included, caches excluded), with its options schema
+generated afresh from the options' definitions (scripts/build_options_schema.py), plus `_project.json`, which
 records this project's folder so that the installed add-on's "start a local server" finds the project's
 `.venv`. Install it with Edit → Preferences → Get Extensions → Install from Disk, or
 `blender --command extension install-file -r user_default dist/finepose_lift-<version>.zip`.
@@ -17,11 +18,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ADDON = REPO / "blender_addon"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from server.client_schema import SCHEMA_PATH, render  # noqa: E402
 
 
 def build(out_dir: Path) -> Path:
     manifest = tomllib.loads((ADDON / "blender_manifest.toml").read_text(encoding="utf-8"))
     target = out_dir / f"{manifest['id']}-{manifest['version']}.zip"
+    schema = render()
+    if SCHEMA_PATH.read_text(encoding="utf-8") != schema:
+        SCHEMA_PATH.write_text(schema, encoding="utf-8")
     out_dir.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(ADDON.rglob("*")):

@@ -5,7 +5,7 @@ free port (and stopped at the end), the clip is lifted, and the batch writes a .
 the video behind it, scene range and fps), the result JSON, an FBX and a BVH of the person, and a Workbench
 preview of the armature over the video.
 
-Usage: python scripts/demo.py [--video PATH] [--out DIR] [--preset fast|balanced|best]
+Usage: python scripts/demo.py [--video PATH] [--out DIR] [--preset fast|balanced|best] [--action TEXT]
 """
 
 from __future__ import annotations
@@ -15,17 +15,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+from finepose_core.option_flags import add_flags
+from finepose_core.option_specs import option_specs
+from finepose_core.options import JobOptions
 from server.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--video", type=Path, default=REPO / "samples/office_walk.mp4")
     parser.add_argument("--out", type=Path, default=REPO / "out/demo")
-    parser.add_argument("--preset", default="balanced", choices=["fast", "balanced", "best"])
-    args = parser.parse_args(argv)
+    demo_options = [spec for spec in option_specs(JobOptions) if spec["name"] in ("preset", "action")]
+    add_flags(parser, demo_options)
+    parser.set_defaults(action="walking")  # what the sample clip shows
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if not args.video.is_file():
         print(f"error: {args.video}: no such file", file=sys.stderr)
         return 1
@@ -42,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         "--preset",
         args.preset,
         "--action",
-        "walking",
+        args.action,
         "--export-fbx",
         str(out / "fbx"),
         "--export-bvh",

@@ -27,8 +27,9 @@ import numpy as np
 from tqdm import tqdm
 
 from finepose_core.data.augment import OFFSETS_PATH, body_frame
-from finepose_core.detect.landmarker import LandmarkerConfig, PoseLandmarker
+from finepose_core.detect.landmarker import PoseLandmarker
 from finepose_core.detect.video import iter_frames
+from finepose_core.options import JobOptions
 from finepose_core.skeleton import H36M_JOINTS, mediapipe_to_h36m
 
 log = logging.getLogger("measure_mediapipe_offsets")
@@ -41,7 +42,7 @@ def measure_clip(video: Path, truth: dict[str, np.ndarray[Any, Any]]) -> list[np
     fps = float(truth["fps"])
     people = gt2d.shape[0]
     samples = []
-    with PoseLandmarker(LandmarkerConfig(max_people=people)) as detector:
+    with PoseLandmarker(JobOptions(max_people=people).landmarker_config()) as detector:
         for index, frame in iter_frames(video):
             found = detector.detect(frame, round(1000 * index / fps))
             if found.count == 0:

@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="balanced")
     args = parser.parse_args(argv)
 
-    from finepose_core.pipeline import JobOptions, Pipeline
+    from finepose_core.options import JobOptions
+    from finepose_core.pipeline import Pipeline
 
     result = Pipeline().run(args.video, JobOptions(preset=args.preset))
     result_path = args.out.with_suffix(".json")

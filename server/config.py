@@ -1,13 +1,17 @@
-"""The server's settings (the `python -m server` flags)."""
+"""The server's settings, each defined once: `python -m server` builds its flags from these fields, and the
+add-on reads the port's default from the schema generated from them (blender_addon/options_schema.json)."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-DEFAULT_PORT = 8765
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from finepose_core.devices import DEFAULT_DEVICE, DEVICE_HELP, DeviceName
+from finepose_core.option_specs import option
 
 
 def default_workdir() -> Path:
@@ -24,28 +28,53 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
-    checkpoint: str | None = None  # default: the project's checkpoint
-    device: str = "auto"
-    workdir: Path = field(default_factory=default_workdir)
-    token: str | None = None
-    max_upload_bytes: int = 2 * 1024**3
-    max_json_bytes: int = 256 * 1024**2  # a keypoints job: 17 joints × 2 floats × frames × people
-    max_queue: int = 16
-    max_age_days: float = 7.0
-    max_storage_gb: float = 20.0
-    retry_after_s: int = 30
+class ServerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def __post_init__(self) -> None:
+    host: str = option("127.0.0.1", "address to bind; anything but loopback needs --token", metavar="ADDRESS")
+    port: int = option(8765, "TCP port", ge=0, le=65535)
+    checkpoint: str | None = option(None, "model checkpoint (default: the project's)", metavar="PATH")
+    device: DeviceName = option(DEFAULT_DEVICE, DEVICE_HELP)
+    workdir: str | None = option(
+        None, "uploads and results (default: ~/.cache/finepose/server)", metavar="DIR"
+    )
+    token: str | None = option(
+        None, "bearer token clients must send ($FINEPOSE_TOKEN); required off loopback", metavar="TOKEN"
+    )
+    max_upload_mb: float = option(2048.0, "upload size limit in MiB", gt=0.0, le=1024.0**2)
+    # a keypoints job: 17 joints × 2 numbers × frames × people, as JSON text
+    max_json_mb: float = option(256.0, "keypoints request size limit in MiB", gt=0.0, le=4096.0, cli=False)
+    max_queue: int = option(16, "jobs that may wait; more are refused with 503", ge=1, le=10_000)
+    keep_days: float = option(7.0, "delete finished jobs older than this many days", gt=0.0)
+    max_storage_gb: float = option(20.0, "cap on the work directory in GiB", gt=0.0)
+    retry_after_s: int = option(30, "the Retry-After of a 503", ge=1, le=3600, cli=False)
+    log_level: Literal["debug", "info", "warning", "error"] = option("info", "how much the server logs")
+
+    @model_validator(mode="after")
+    def _safe(self) -> ServerConfig:
         if not is_loopback(self.host) and not self.token:
             raise ValueError(
                 f"binding to {self.host} exposes the server beyond this machine: give --token "
                 "(clients then send 'Authorization: Bearer TOKEN') or bind to 127.0.0.1"
             )
-        if not 0 <= self.port <= 65535:
-            raise ValueError(f"port must be within 0–65535, got {self.port}")
-        if self.max_upload_bytes < 1 or self.max_queue < 1:
-            raise ValueError("the upload limit and the queue size must be positive")
+        return self
+
+    @property
+    def work_directory(self) -> Path:
+        return Path(self.workdir) if self.workdir else default_workdir()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024**2)
+
+    @property
+    def max_json_bytes(self) -> int:
+        return int(self.max_json_mb * 1024**2)
+
+    @property
+    def max_age_s(self) -> float:
+        return self.keep_days * 86400.0
+
+    @property
+    def max_storage_bytes(self) -> int:
+        return int(self.max_storage_gb * 1024**3)

@@ -16,17 +16,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from finepose_core.options import JobOptions
 from finepose_core.pipeline import (
     STAGES,
     CancelCallback,
     CancelledError,
-    JobOptions,
     KeypointsJob,
     PipelineError,
     ProgressCallback,
 )
 from finepose_core.result import Result
-from server.schemas import JobOptionsModel, KeypointsJobRequest
+from server.schemas import KeypointsJobRequest
 from server.store import KEYPOINTS_FILE, VIDEO_FILE, JobRecord, JobStore
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,10 @@ class JobFinishedError(RuntimeError):
 
 @dataclass(frozen=True)
 class Retention:
-    max_age_s: float = 7 * 24 * 3600.0
-    max_bytes: int = 20 * 1024**3
+    """How long finished jobs are kept and how much the work directory may hold (from ServerConfig)."""
+
+    max_age_s: float
+    max_bytes: int
 
 
 class JobManager:
@@ -197,7 +199,7 @@ class JobManager:
             return record.cancel_requested
 
         try:
-            options = JobOptionsModel.model_validate(record.options).to_job_options()
+            options = JobOptions.model_validate(record.options)
             if record.kind == "video":
                 result = self.runner.run(folder / VIDEO_FILE, options, progress, cancelled)
                 result.video.path = record.name  # not the server's own path

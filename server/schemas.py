@@ -1,7 +1,7 @@
 """The API's request and response bodies (pydantic): what clients send and get, validated at the edge.
 
-The job options mirror the lift CLI's flags; `to_job_options` turns them into the pipeline's JobOptions, so
-the validation here and the pipeline's own checks agree on every limit.
+A job's options are `finepose_core.options.JobOptions` itself, so the API and the pipeline agree on every
+default and limit without repeating them.
 """
 
 from __future__ import annotations
@@ -10,70 +10,17 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from finepose_core.model.prompts import PartPrompt, Prompts
-from finepose_core.pipeline import JobOptions, KeypointsJob, KeypointsPerson
+from finepose_core.options import JobOptions
+from finepose_core.pipeline import FPS_RANGE, KeypointsJob, KeypointsPerson
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 FINISHED_STATES: frozenset[str] = frozenset({"done", "failed", "cancelled"})
-PartName = Literal["head", "body", "arms", "legs"]
-MAX_TEXT = 200  # characters of one prompt text: the text encoder reads a few words anyway
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class PartOptions(_Strict):
-    description: str = Field("", max_length=MAX_TEXT, description="extra words for this body part")
-    strength: float = Field(1.0, ge=0.0, le=2.0, description="guidance strength: 0 ignore, 1 plain")
-
-
-class JobOptionsModel(_Strict):
-    """One job's options; every field is optional and defaults as in `python -m finepose_core.lift`."""
-
-    action: str = Field("", max_length=MAX_TEXT, description="what the people do; empty = unknown")
-    speed: Literal["auto", "slow", "normal", "fast"] = "auto"
-    parts: dict[PartName, PartOptions] = Field(default_factory=dict)
-    prompts_off: bool = Field(False, description="null every prompt (the model without text)")
-    preset: Literal["fast", "balanced", "best"] = "balanced"
-    hypotheses: int | None = Field(None, ge=1, le=64, description="overrides the preset's H")
-    steps: int | None = Field(None, ge=1, le=50, description="overrides the preset's DDIM steps K")
-    focal_px: float | None = Field(None, gt=0.0, le=1e6, description="focal length in pixels")
-    fov_deg: float | None = Field(None, ge=1.0, le=179.0, description="horizontal field of view")
-    max_people: int = Field(4, ge=1, le=16)
-    min_detection_confidence: float = Field(0.5, ge=0.0, le=1.0)
-    min_presence_confidence: float = Field(0.5, ge=0.0, le=1.0)
-    min_tracking_confidence: float = Field(0.5, ge=0.0, le=1.0)
-    start: int = Field(0, ge=0, le=10_000_000, description="first frame")
-    end: int | None = Field(None, ge=1, le=10_000_000, description="frame after the last one")
-    step: int = Field(1, ge=1, le=1000, description="use every step-th frame")
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    mediapipe_depth: float = Field(
-        0.5,
-        ge=0.0,
-        le=1.0,
-        description="MediaPipe's own 3D's share of each joint's depth; 0: the lifter's alone",
-    )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> JobOptionsModel:
-        if self.focal_px is not None and self.fov_deg is not None:
-            raise ValueError("give focal_px or fov_deg, not both")
-        if self.end is not None and self.end <= self.start:
-            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
-        return self
-
-    def to_job_options(self) -> JobOptions:
-        prompts = Prompts(
-            action=self.action,
-            speed=self.speed,
-            parts={name: PartPrompt(p.description, p.strength) for name, p in self.parts.items()},
-            off=self.prompts_off,
-        )
-        fields = self.model_dump(exclude={"action", "speed", "parts", "prompts_off"})
-        return JobOptions(prompts=prompts, **fields)
 
 
 Coordinate = float | None  # null where a joint is unknown in that frame
@@ -124,9 +71,9 @@ class KeypointsJobRequest(_Strict):
     """A job for clients that already have 2D keypoints (POST /v1/jobs with a JSON body)."""
 
     image_size: tuple[int, int] = Field(description="width, height in pixels")
-    fps: float = Field(30.0, ge=1.0, le=1000.0)
+    fps: float = Field(30.0, ge=FPS_RANGE[0], le=FPS_RANGE[1])
     people: list[KeypointsPersonModel] = Field(max_length=16)
-    options: JobOptionsModel = Field(default_factory=lambda: JobOptionsModel())
+    options: JobOptions = Field(default_factory=JobOptions)
 
     def to_job(self) -> KeypointsJob:
         """The pipeline's job; its own checks (sizes, ids, frame order) raise ValueError with a message."""

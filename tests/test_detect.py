@@ -9,6 +9,7 @@ import pytest
 
 from finepose_core.detect.landmarker import PoseLandmarker
 from finepose_core.detect.video import VideoError, iter_frames, probe
+from finepose_core.options import JobOptions
 from finepose_core.skeleton import mediapipe_to_h36m
 from tests.conftest import REPO_ROOT
 
@@ -45,7 +46,7 @@ def test_mediapipe_finds_the_person_in_real_frames() -> None:
     """
     info = probe(SAMPLE)
     heights = []
-    with PoseLandmarker() as detector:
+    with PoseLandmarker(JobOptions().landmarker_config()) as detector:
         for index, frame in iter_frames(SAMPLE, start=20, end=40):
             found = detector.detect(frame, timestamp_ms=round(1000 * index / info.fps))
             assert found.count == 1
@@ -61,7 +62,7 @@ def test_mediapipe_finds_the_person_in_real_frames() -> None:
 
 def test_timestamps_must_increase() -> None:
     frame = np.zeros((64, 64, 3), np.uint8)
-    with PoseLandmarker() as detector:
+    with PoseLandmarker(JobOptions().landmarker_config()) as detector:
         assert detector.detect(frame, 0).count == 0  # an empty frame: nobody, no error
         with pytest.raises(ValueError, match="increase"):
             detector.detect(frame, 0)

@@ -15,6 +15,7 @@ import pytest
 from finepose_core.data.clip import load_clips
 from finepose_core.detect.landmarker import PoseLandmarker
 from finepose_core.detect.video import iter_frames
+from finepose_core.options import JobOptions
 from finepose_core.skeleton import mediapipe_to_h36m
 from tests.conftest import REPO_ROOT
 
@@ -45,7 +46,7 @@ def test_a_rendered_validation_clip_matches_its_ground_truth(shared_dir: Path, t
     # pixels at the hips and the head; the limbs' median error on the test clips is about 3 px; measured here:
     # 2.4 px on a 196 px body)
     errors = []
-    with PoseLandmarker() as detector:
+    with PoseLandmarker(JobOptions().landmarker_config()) as detector:
         for index, frame in iter_frames(npz.with_suffix(".mp4")):
             found = detector.detect(frame, round(1000 * index / clip.fps))
             assert found.count == 1

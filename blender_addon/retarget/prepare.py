@@ -13,6 +13,8 @@ from .rotations import Array
 
 # The ankle joint's height over the floor when the foot is flat (the server's placement uses the same).
 ANKLE_HEIGHT_M = 0.08
+# Smoothing strength: 0 is off, 1 a Gaussian of 0.1 s.
+SMOOTHING_RANGE = (0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -20,11 +22,13 @@ class MotionOptions:
     root_motion: bool = True  # keep the walk across the room; False: in place
     put_on_floor: bool = True  # lowest planted ankles at ankle height over z = 0 (people and camera move)
     foot_locking: bool = True
-    smoothing: float = 0.3  # 0 (off) to 1 (a Gaussian of 0.1 s)
+    smoothing: float = 0.3  # within SMOOTHING_RANGE
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.smoothing <= 1.0:
-            raise ValueError("smoothing strength must be within 0–1")
+        if not SMOOTHING_RANGE[0] <= self.smoothing <= SMOOTHING_RANGE[1]:
+            raise ValueError(
+                f"smoothing strength must be within {SMOOTHING_RANGE[0]:g}–{SMOOTHING_RANGE[1]:g}"
+            )
 
 
 @dataclass

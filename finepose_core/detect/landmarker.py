@@ -17,10 +17,12 @@ from finepose_core.skeleton import NUM_MEDIAPIPE_LANDMARKS
 
 @dataclass(frozen=True)
 class LandmarkerConfig:
-    max_people: int = 4
-    min_detection_confidence: float = 0.5
-    min_presence_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
+    """Built from a job's options (`JobOptions.landmarker_config()`), where the defaults are defined."""
+
+    max_people: int
+    min_detection_confidence: float
+    min_presence_confidence: float
+    min_tracking_confidence: float
     model_path: Path | None = None  # default: the bundle built by `make setup`
 
 
@@ -40,12 +42,12 @@ class FrameLandmarks:
 class PoseLandmarker:
     """A MediaPipe PoseLandmarker in VIDEO mode; use as a context manager so its graph is closed."""
 
-    def __init__(self, config: LandmarkerConfig | None = None) -> None:
+    def __init__(self, config: LandmarkerConfig) -> None:
         # mediapipe is imported here, not at module level: it is slow to import and most users of
         # finepose_core (training, evaluation) never need it.
         from mediapipe.tasks.python import BaseOptions, vision
 
-        self.config = config or LandmarkerConfig()
+        self.config = config
         model = self.config.model_path or pose_model_path()
         options = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(model)),

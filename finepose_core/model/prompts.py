@@ -14,7 +14,7 @@ branch of per-part classifier-free guidance at inference.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 import numpy as np
 import torch
@@ -22,14 +22,19 @@ from numpy.typing import NDArray
 from torch import Tensor, nn
 
 from finepose_core.model.text_encoders import PROMPT_TOKENS
+from finepose_core.skeleton import BODY_PARTS
 
 PROMPT_KEYS: Final = ("person", "action", "speed", "head", "body", "arms", "legs")
 PROMPT_LENGTHS: Final = (7, 12, 10, 10, 10, 14, 14)
-PART_KEYS: Final = ("head", "body", "arms", "legs")
+PART_KEYS: Final[tuple[str, ...]] = tuple(BODY_PARTS)
 ACTION_INDEX: Final = PROMPT_KEYS.index("action")
 # P[L]: the output at the action prompt's last token.
 POOL_TOKEN: Final = sum(PROMPT_LENGTHS[: ACTION_INDEX + 1]) - 1
-SPEEDS: Final = ("slow", "normal", "fast")
+SpeedName = Literal["slow", "normal", "fast"]
+SPEEDS: Final[tuple[str, ...]] = get_args(SpeedName)
+# A part's guidance strength: 0 ignores its prompt, 1 is plain conditioning, above 1 exaggerates.
+MIN_STRENGTH: Final = 0.0
+MAX_STRENGTH: Final = 2.0
 
 # speed="auto": the median over frames of the mean joint speed in 2D, in body heights per second.
 # Standing or gesturing stays under SLOW_BELOW; walking seen from the side is about 0.5–1.2; running is
@@ -46,8 +51,11 @@ class PartPrompt:
     strength: float = 1.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.strength <= 2.0:
-            raise ValueError(f"a part's guidance strength must be within [0, 2], got {self.strength}")
+        if not MIN_STRENGTH <= self.strength <= MAX_STRENGTH:
+            raise ValueError(
+                f"a part's guidance strength must be within [{MIN_STRENGTH:g}, {MAX_STRENGTH:g}], "
+                f"got {self.strength}"
+            )
 
 
 @dataclass(frozen=True)
