@@ -104,6 +104,21 @@ class LiftResult:
     hypotheses: FloatArray | None = None  # [H, F, 17, 3] when asked for
 
 
+@dataclass
+class WindowBatch:
+    """What `Lifter.prepare` makes of several people's keypoints for one batched sampling."""
+
+    people: list[PersonInput]
+    pixels: list[FloatArray]  # per person [F, 17, 2], gaps filled
+    plans: list[WindowPlan]  # per person, how the frames are cut into windows
+    speeds: list[str]  # per person, resolved (never "auto")
+    keypoints: torch.Tensor  # [W_all, N, 17, 2] normalised model input of every window
+    rotations: NDArray[np.float64] | None  # [W_all, N, 3, 3] virtual-camera rotations ("person" input)
+    owners: torch.Tensor  # [W_all] the person each window belongs to
+    embedding: PromptEmbedding  # [P·V] prompt embeddings, person-major
+    weights: torch.Tensor  # [P, V, 17] guidance weights
+
+
 def guidance_weights(prompts: Prompts, variant_parts: list[str]) -> NDArray[np.float32]:
     """[V, J] weights of the full prediction (row 0) and of each part-off variant, per joint."""
     weights = np.zeros((1 + len(variant_parts), NUM_H36M_JOINTS), np.float32)
@@ -219,6 +234,20 @@ class Lifter:
         options = options or LiftOptions()
         if not people:
             return []
+        batch = self.prepare(people, K, image_size, fps, options)
+        samples = self.sample(batch, options, progress)
+        return self.assemble(batch, samples, K, options)
+
+    def prepare(
+        self,
+        people: list[PersonInput],
+        K: NDArray[np.floating[Any]],
+        image_size: tuple[int, int],
+        fps: float,
+        options: LiftOptions,
+    ) -> WindowBatch:
+        """Every person's keypoints (gaps filled) cut into the model's windows and normalised, their
+        speeds resolved, and the prompt embeddings and guidance weights of every person."""
         width, height = image_size
         overlap = self.window // 4 if options.overlap is None else options.overlap
         pixels, plans, windows, rotations, owners = [], [], [], [], []
@@ -237,43 +266,72 @@ class Lifter:
             for p, px in zip(people, pixels, strict=True)
         ]
         embedding, weights = self.encode_prompts(people, speeds)
-        variants = weights.shape[1]
-        owner = torch.tensor(owners, device=self.device)
-        rows = (owner[:, None] * variants + torch.arange(variants, device=self.device)[None]).reshape(-1)
-        keypoints = torch.from_numpy(np.concatenate(windows)).float().to(self.device)
+        return WindowBatch(
+            people=people,
+            pixels=pixels,
+            plans=plans,
+            speeds=speeds,
+            keypoints=torch.from_numpy(np.concatenate(windows)).float().to(self.device),
+            rotations=np.concatenate(rotations) if rotations else None,
+            owners=torch.tensor(owners, device=self.device),
+            embedding=embedding,
+            weights=weights,
+        )
 
+    def sample(
+        self, batch: WindowBatch, options: LiftOptions, progress: Callable[[float], None] | None = None
+    ) -> NDArray[np.floating[Any]]:
+        """H hypotheses of every window [H, W_all, N, J, 3], in the real camera's orientation.
+
+        Windows go through the sampler in groups so that a caller sees progress and can stop the lift (its
+        callback raises) at a group boundary; one group holds about `max_batch` network sequences.
+        """
+        variants = batch.weights.shape[1]
+        owner = batch.owners
+        rows = (owner[:, None] * variants + torch.arange(variants, device=self.device)[None]).reshape(-1)
         scheduler = DDIMScheduler(self.schedule, eta=options.eta)
         sampler = HypothesisSampler(self.model, scheduler)
         max_batch = options.max_batch or (32 if self.device.type == "cpu" else 1024)
         sampling = SamplingOptions(options.hypotheses, options.steps, options.flip, max_batch)
         generator = torch.Generator().manual_seed(options.seed)
-        # Windows go through the sampler in groups so that a caller sees progress and can stop the lift
-        # (its callback raises) at a group boundary; one group holds about max_batch network sequences.
         per_window = options.hypotheses * variants * (2 if options.flip else 1)
         group = max(1, max_batch // per_window)
         report = progress or (lambda fraction: None)
+        total = len(owner)
         parts = []
-        for start in range(0, len(owners), group):
+        for start in range(0, total, group):
             chunk = slice(start, start + group)
             with self._autocast(options.precision):
                 samples = sampler.sample(
-                    keypoints[chunk],
-                    embedding[rows.view(-1, variants)[chunk].reshape(-1)],
-                    weights[owner[chunk]],
+                    batch.keypoints[chunk],
+                    batch.embedding[rows.view(-1, variants)[chunk].reshape(-1)],
+                    batch.weights[owner[chunk]],
                     sampling,
                     generator,
                 )
             parts.append(samples.float().cpu().numpy())
-            report(min(start + group, len(owners)) / len(owners))
-        samples_np = np.concatenate(parts, axis=1)  # [H, W_all, N, J, 3]
-        if rotations:  # from each frame's virtual camera back to the real one
-            samples_np = from_virtual(samples_np, np.concatenate(rotations)[None])
+            report(min(start + group, total) / total)
+        samples_np: NDArray[np.floating[Any]] = np.concatenate(parts, axis=1)  # [H, W_all, N, J, 3]
+        if batch.rotations is not None:  # from each frame's virtual camera back to the real one
+            samples_np = from_virtual(samples_np, batch.rotations[None])
+        return samples_np
 
+    def assemble(
+        self,
+        batch: WindowBatch,
+        samples: NDArray[np.floating[Any]],
+        K: NDArray[np.floating[Any]],
+        options: LiftOptions,
+    ) -> list[LiftResult]:
+        """Each person's windows blended back into one sequence, the hypotheses aggregated, the spread
+        kept as the uncertainty."""
         results, first = [], 0
-        for person, plan, filled, speed in zip(people, plans, pixels, speeds, strict=True):
-            hyps = plan.blend(samples_np[:, first : first + plan.count], axis=1)  # [H, F, J, 3]
-            # the network's pelvis drifts a few centimetres off the origin; the output contract is
-            # root-relative, and the root's position comes from placement, not from the lifter
+        for person, plan, filled, speed in zip(
+            batch.people, batch.plans, batch.pixels, batch.speeds, strict=True
+        ):
+            hyps = plan.blend(samples[:, first : first + plan.count], axis=1)  # [H, F, J, 3]
+            # the network's pelvis drifts off the origin; the output contract is root-relative, and the
+            # root's position comes from placement, not from the lifter
             hyps = hyps - hyps[:, :, :1]
             first += plan.count
             pose = aggregation.aggregate(options.aggregation, hyps, filled, K, person.confidence)
