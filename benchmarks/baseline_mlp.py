@@ -28,6 +28,8 @@ from finepose_core.data.mocap import Window, WindowSampler, load_descriptions
 from finepose_core.geometry.camera import from_virtual, normalize_window, person_rotations, to_virtual
 from finepose_core.train import TrainConfig, load_split, validation_windows
 
+CMU = Path(__file__).resolve().parents[2] / "shared/data/mocap/cmu"
+
 WINDOW = 27
 
 
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/baseline_mlp"))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    config = TrainConfig()  # the default checkpoint's data settings
+    config = TrainConfig.from_recipe("cmu_small", CMU)
     jm = joint_map(config.joint_map)
     descriptions = load_descriptions(Path(config.descriptions)) if config.descriptions else {}
     train, val = load_split(config, jm, descriptions)

@@ -68,20 +68,25 @@ from finepose_core.model.text_encoders import TextEncoderError, TextFeatureCache
 log = logging.getLogger("finepose_core.train")
 
 
+RECIPES = Path(__file__).resolve().parent / "recipes"
+
+
 @dataclass
 class TrainConfig:
+    """A training run's settings. Nothing here points at a particular library: give `data` (a folder of
+    .bvh files) and a validation split, or start from a recipe (`--config cmu_small`: the default
+    checkpoint's split of the CMU library, finepose_core/recipes/)."""
+
     preset: str = "small"
     model: dict[str, Any] = field(default_factory=dict)  # overrides of the preset's DenoiserConfig
-    data: str = "../shared/data/mocap/cmu"
-    descriptions: str | None = "../shared/data/mocap/cmu/cmu_descriptions.csv"
+    data: str | None = None  # a folder searched recursively for .bvh files
+    descriptions: str | None = None  # CSV of action texts (CMU's index columns)
     joint_map: str = "cmu_mb"
-    # Validation, which chooses the checkpoint: one subject never trained on (basketball) plus two trials of
-    # subject 02 with arm work unlike the rest of its trials (the others train: subject 02's swordplay and
-    # washing are the only arm-heavy motion in this data).
-    val_subjects: list[str] = field(default_factory=lambda: ["06"])
-    val_trials: list[str] = field(default_factory=lambda: ["02_06", "02_09"])
-    # The motions of the rendered evaluation clips (../shared/data/rendered) are in neither set: they test.
-    exclude_trials: list[str] = field(default_factory=lambda: ["05_01", "05_02", "02_05", "06_02", "06_13"])
+    # Validation, which alone chooses the checkpoint: held-out subjects (folders) and trials (file names).
+    val_subjects: list[str] = field(default_factory=list)
+    val_trials: list[str] = field(default_factory=list)
+    # Trials in neither set, e.g. the motions of test clips.
+    exclude_trials: list[str] = field(default_factory=list)
     fps: float = 30.0
     text_encoder: str = "minilm"
     input_normalization: str = "person"
@@ -107,6 +112,13 @@ class TrainConfig:
     seed: int = 0
     max_minutes: float | None = None  # stop (and save) after this much wall time
     init: str | None = None  # start from this checkpoint's weights (fine-tuning)
+
+    @classmethod
+    def from_recipe(cls, name: str, library: Path) -> TrainConfig:
+        """A recipe of finepose_core/recipes/ on a library folder whose index CSV, if any, lies in it."""
+        config = cls.from_file(RECIPES / f"{name}.json")
+        descriptions = next(iter(sorted(library.glob("*descriptions*.csv"))), None)
+        return replace(config, data=str(library), descriptions=str(descriptions) if descriptions else None)
 
     @classmethod
     def from_file(cls, path: Path) -> TrainConfig:
@@ -174,6 +186,10 @@ def load_split(
 ) -> tuple[list[MocapSequence], list[MocapSequence]]:
     """The training and validation sequences of `config`: validation is its subjects plus its trials; the
     excluded trials are in neither."""
+    if config.data is None:
+        raise TrainingError(
+            "no training data: give --data FOLDER (searched for .bvh files) or a config file that names one"
+        )
     data = Path(config.data)
     train = load_library(
         data,
@@ -447,7 +463,12 @@ class Trainer:
 
 def build_config(args: argparse.Namespace) -> TrainConfig:
     source = Path(args.config)
-    config = TrainConfig.from_file(source) if source.suffix == ".json" else TrainConfig(preset=args.config)
+    if source.suffix == ".json":
+        config = TrainConfig.from_file(source)
+    elif (RECIPES / f"{args.config}.json").is_file():
+        config = TrainConfig.from_file(RECIPES / f"{args.config}.json")
+    else:
+        config = TrainConfig(preset=args.config)
     overrides = {
         "data": args.data,
         "descriptions": args.descriptions,
@@ -478,7 +499,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m finepose_core.train", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
-        "--config", default="small", help="a preset (small, paper) or a JSON file of TrainConfig"
+        "--config",
+        default="small",
+        help="a model preset (small, paper), a recipe of finepose_core/recipes (cmu_small: the default "
+        "checkpoint's split) or a JSON file of TrainConfig",
     )
     parser.add_argument("--data", help="folder of .bvh files (searched recursively)")
     parser.add_argument("--descriptions", help="CSV of action texts (CMU index columns)")

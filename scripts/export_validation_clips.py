@@ -22,14 +22,17 @@ from finepose_core.data.joint_maps import joint_map
 from finepose_core.data.mocap import load_descriptions
 from finepose_core.train import TrainConfig, load_split, validation_windows
 
+CMU = Path(__file__).resolve().parents[2] / "shared/data/mocap/cmu"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/val_clips"))
     parser.add_argument("--windows", type=int, default=TrainConfig().validation_windows)
     parser.add_argument("--frames", type=int, default=81)
+    parser.add_argument("--data", type=Path, default=CMU, help="the CMU BVH library (default ../shared's)")
     args = parser.parse_args(argv)
-    config = TrainConfig()
+    config = TrainConfig.from_recipe("cmu_small", args.data)
     jm = joint_map(config.joint_map)
     descriptions = load_descriptions(Path(config.descriptions)) if config.descriptions else {}
     _, val = load_split(config, jm, descriptions)

@@ -55,10 +55,11 @@ from finepose_core.data.joint_maps import joint_map  # noqa: E402
 from finepose_core.data.mocap import MocapSequence, load_descriptions  # noqa: E402
 from finepose_core.geometry.camera import project  # noqa: E402
 from finepose_core.skeleton import H36M_JOINTS  # noqa: E402
-from finepose_core.train import TrainConfig, load_split  # noqa: E402
+from finepose_core.train import RECIPES, TrainConfig, load_split  # noqa: E402
 
 FloatArray = NDArray[np.float64]
 MAKEHUMAN = REPO.parent / "shared/data/makehuman"
+CMU = REPO.parent / "shared/data/mocap/cmu"
 WIDTH, HEIGHT, FPS = 640, 480, 30.0
 DEFAULT_TRIALS = ("02_09", "02_06", "06_01", "06_14", "06_10")
 
@@ -325,7 +326,7 @@ def _posed(
 
 
 def render_clip(sequence: MocapSequence, shot: Shot, frames: int, samples: int, out: Path) -> dict[str, Any]:
-    jm = joint_map(TrainConfig().joint_map)
+    jm = joint_map(TrainConfig.from_file(RECIPES / "cmu_small.json").joint_map)
     joints = _placed(
         jm.world_joints(sequence.motion, None, slice(shot.start, shot.start + frames)), shot.yaw_deg
     )
@@ -426,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     if not MAKEHUMAN.is_dir():
         print(f"error: {MAKEHUMAN} not found (the MakeHuman body is in ../shared)", file=sys.stderr)
         return 1
-    config = TrainConfig()
+    config = TrainConfig.from_recipe("cmu_small", CMU)
     jm = joint_map(config.joint_map)
     descriptions = load_descriptions(Path(config.descriptions)) if config.descriptions else {}
     _, validation = load_split(config, jm, descriptions)

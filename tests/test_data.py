@@ -302,7 +302,7 @@ def test_split_holds_out_subjects_and_trials_and_keeps_test_trials_out_of_both(t
 def test_default_split_keeps_the_rendered_clips_motions_out_of_training_and_validation(
     shared_dir: Path,
 ) -> None:
-    config = TrainConfig()
+    config = TrainConfig.from_recipe("cmu_small", shared_dir / "data/mocap/cmu")
     # the CMU trials each rendered clip was made from, as its ground-truth file records them
     rendered = {
         str(trial)
@@ -312,3 +312,8 @@ def test_default_split_keeps_the_rendered_clips_motions_out_of_training_and_vali
     assert rendered == {"05_01", "05_02", "02_05", "06_02", "06_13"}
     assert rendered <= set(config.exclude_trials)
     assert not rendered & set(config.val_trials)
+    assert config.data is not None and config.descriptions is not None
+    assert Path(config.descriptions).name == "cmu_descriptions.csv"
+    # the split finds data: both sets are non-empty and share no trial
+    train, val = load_split(config, CMU_MB, load_descriptions(Path(config.descriptions)))
+    assert train and val and not {s.trial for s in train} & {s.trial for s in val}

@@ -103,8 +103,12 @@ def test_resume_after_interruption_continues_exactly(library: Path, tmp_path: Pa
         assert torch.equal(a, b)
 
 
-def test_cli_errors_are_one_line(tmp_path: Path, library: Path) -> None:
+def test_cli_errors_are_one_line(tmp_path: Path, library: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", "small", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "r")]) == 1
+    # the defaults point at no library (nothing of the developers' shared data): --data is asked for
+    assert TrainConfig().data is None and TrainConfig().descriptions is None
+    assert main(["--config", "cmu_small", "--out", str(tmp_path / "r2")]) == 1
+    assert "give --data FOLDER" in capsys.readouterr().err
     result = subprocess.run(
         [
             sys.executable,
