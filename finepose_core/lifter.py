@@ -66,16 +66,16 @@ class LiftOptions:
     steps: int = 5  # K, DDIM steps
     eta: float = 0.0  # DDIM stochasticity
     flip: bool = True  # average with the left/right mirror at every step
-    # mean | jpma | median. The mean is the default because it measured best on the validation subjects
-    # with the default checkpoint (detector-like 2D: MPJPE 133.8 vs 145.9 mm with JPMA, MPJVE 25 vs 64):
-    # its hypotheses spread widely, and JPMA's per-joint, per-frame choice adds that spread as jitter.
+    # mean | jpma | median. The mean is the default because it is the better choice on the validation
+    # subjects with the default checkpoint (docs/model.md): its hypotheses spread widely, and JPMA's
+    # per-joint, per-frame choice adds that spread as jitter.
     aggregation: str = "mean"
     overlap: int | None = None  # frames shared by neighbouring windows; default N // 4
     seed: int = 0
     return_hypotheses: bool = False
-    # Sequences per network call; None: by device. On a CPU, calls of about 32 sequences measured about 1.5×
-    # faster than one call of 160 (H = 20, flip, 4 windows: benchmarks/lift_throughput.py), the working set
-    # staying in cache; a GPU wants large batches.
+    # Sequences per network call; None: by device. On a CPU, calls of a few dozen sequences are faster than
+    # one large call (the working set stays in cache; benchmarks/lift_throughput.py measures it); a GPU
+    # wants large batches.
     max_batch: int | None = None
     precision: str = "fp32"  # fp32 | bf16 | fp16 (the last two on CUDA only)
 

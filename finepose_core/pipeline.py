@@ -49,8 +49,8 @@ MAX_FRAMES: Final = 100_000  # about an hour at 30 fps: longer jobs should be sp
 IMAGE_SIDE_RANGE: Final = (16, 16384)
 FPS_RANGE: Final = (1.0, 1000.0)
 # Tracks whose body spans less than this fraction of the image height are left out of video jobs: MediaPipe
-# finds real people reliably from about a quarter of a 480-line image (the rendered clips' README), and what
-# it reports far smaller is mostly furniture (a table's crossed feet in the office clip, 30–40 px of 432).
+# finds real people reliably when they fill a fair part of the image, and what it reports far smaller is
+# mostly furniture and clutter (a table's crossed feet in the office sample).
 MIN_PERSON_HEIGHT: Final = 0.1
 
 

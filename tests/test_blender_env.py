@@ -1,8 +1,8 @@
-"""The Blender-as-a-module wheel works here, with the Blender 5.0 animation API the add-on will use.
+"""The Blender-as-a-module wheel works here, with the Blender 5.0 animation API the add-on uses.
 
-These check facts the add-on relies on (not add-on code, which does not exist yet): bpy 5.0.1 imports
-headless with numpy<2, builds an armature, and keys bones through slotted actions and channelbags,
-because Blender 5.0 removed `Action.fcurves`.
+These check facts the add-on relies on, apart from its own code: bpy 5.0.1 imports headless with numpy<2,
+builds an armature, and keys bones through slotted actions and channelbags, because Blender 5.0 removed
+`Action.fcurves`.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from scipy.spatial.transform import Rotation
 from finepose_core.geometry.depth_fusion import DepthFusionConfig, aligned_reference, fuse_depth
 
 FRAMES = 40
+HALF = DepthFusionConfig(weight=0.5)  # the reference and the lifter weigh equally
 
 
 def _poses(seed: int = 0) -> np.ndarray:
@@ -52,12 +53,12 @@ def test_weight_zero_and_missing_frames_keep_the_lifters_pose() -> None:
     reference = _elsewhere(_poses(2))
     reference[10:15] = np.nan  # frames the tracker bridged: no detection, no reference
     np.testing.assert_array_equal(fuse_depth(lifted, reference, DepthFusionConfig(weight=0.0)), lifted)
-    fused = fuse_depth(lifted, reference)
+    fused = fuse_depth(lifted, reference, HALF)
     np.testing.assert_allclose(fused[10:15], lifted[10:15], atol=1e-12)
     assert np.abs(fused[:10, :, 2] - lifted[:10, :, 2]).max() > 0.01
     assert np.isfinite(fused).all()
     everything_missing = np.full_like(lifted, np.nan)
-    np.testing.assert_allclose(fuse_depth(lifted, everything_missing), lifted, atol=1e-12)
+    np.testing.assert_allclose(fuse_depth(lifted, everything_missing, HALF), lifted, atol=1e-12)
 
 
 def test_the_references_jitter_is_smoothed_before_it_is_blended() -> None:
@@ -75,4 +76,4 @@ def test_bad_configs_and_shapes_are_refused() -> None:
     with pytest.raises(ValueError, match="within"):
         DepthFusionConfig(weight=1.5)
     with pytest.raises(ValueError, match="must both be"):
-        fuse_depth(np.zeros((4, 17, 3)), np.zeros((5, 17, 3)))
+        fuse_depth(np.zeros((4, 17, 3)), np.zeros((5, 17, 3)), HALF)

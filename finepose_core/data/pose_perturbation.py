@@ -1,12 +1,11 @@
 """Pose perturbation: new poses from the library's motion by bending its joints before forward kinematics.
 
-The CMU subjects the default checkpoint trains on (01, 03, 05, 07, 08) walk, climb and dance; none of
-them punches, throws or swings anything, and a lifter trained on them alone meets arm poses it has never
-seen on the clips of the held-out subjects (its error on the rendered punching clip measured 92 mm
-P-MPJPE from the exact 2D against 34–36 mm on walking and dribbling). Bending joints by random rotations
-that drift smoothly through the window makes arm, trunk and leg configurations (and their motion) that
-the library lacks, while every bone keeps its length and the skeleton stays a skeleton — the kind of
-coverage that more varied capture would give.
+A motion-capture library covers few kinds of motion (the CMU subjects of the default checkpoint mostly
+walk, climb and dance), and a lifter trained on it alone meets arm and leg configurations it has never
+seen: strikes, throws, reaches. Bending joints by random rotations that drift smoothly through the window
+makes arm, trunk and leg configurations (and their motion) that the library lacks, while every bone keeps
+its length and the skeleton stays a skeleton — the kind of coverage that more varied capture would give.
+docs/training.md has what it changed on validation.
 
 A perturbed window draws, for each joint listed in the config and with `joint_probability`, a few key
 rotations (random axis, angle up to the joint's limit) spread evenly over the window and interpolated

@@ -10,9 +10,8 @@ noise and the MediaPipe offsets here, the body proportions on the joint map besi
 (`JointMap.validation_scale_groups`). Training may change its own freely; changing these is a new
 validation set, and every validation figure must be re-measured.
 
-The values are those the windows were drawn with when this module was written (the joint map's scale
-groups with shins 0.8–1.1, the default cameras and detector noise, the MediaPipe offsets measured in the
-fifth training run's session), so the exported windows stayed the same.
+The values are those the published validation figures were measured on (docs/training.md), so that new
+figures compare with them.
 """
 
 from __future__ import annotations

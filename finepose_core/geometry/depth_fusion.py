@@ -14,9 +14,8 @@ depth cues the keypoints lost. Its 3D is noisier in every other respect, so only
 
 Frames without a reference (a gap the tracker bridged) keep the lifter's pose.
 
-The weight 0.5 was chosen on rendered validation video (benchmarks/depth_weight.py: the lowest mean
-P-MPJPE of 0, 0.25, 0.5, 0.75 and 1 over five held-out clips). On the test clips it gains 0–12 mm P-MPJPE
-over the lifter alone, most on the punches, where the lifter's depth is wrong.
+The weight is a job option (`JobOptions.mediapipe_depth`, where its default is defined); the default was
+chosen on rendered validation video (benchmarks/depth_weight.py; the sweep is in docs/accuracy.md).
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ FloatArray = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class DepthFusionConfig:
-    weight: float = 0.5  # the reference's share of each joint's depth; 0: the lifter alone, 1: the reference
+    weight: float  # the reference's share of each joint's depth; 0: the lifter alone, 1: the reference
     smoothing_frames: int = 9  # Savitzky–Golay window for the aligned reference (odd; 0 or 1: none)
     smoothing_order: int = 2
 
@@ -75,10 +74,9 @@ def aligned_reference(lifted: NDArray[np.floating[Any]], reference: NDArray[np.f
 def fuse_depth(
     lifted: NDArray[np.floating[Any]],
     reference: NDArray[np.floating[Any]],
-    config: DepthFusionConfig | None = None,
+    config: DepthFusionConfig,
 ) -> FloatArray:
     """Root-relative poses [F, J, 3] whose depth blends the lifter's with the reference's (see module)."""
-    config = config or DepthFusionConfig()
     lifted = np.asarray(lifted, np.float64)
     if config.weight == 0.0:
         return lifted.copy()

@@ -58,9 +58,9 @@ class DenoiserConfig:
 PRESETS: Final[dict[str, DenoiserConfig]] = {
     # The paper's (D3DP/MixSTE) denoiser: 243 frames, C = 512, depth 8, 8 heads, MLP ratio 2.
     "paper": DenoiserConfig(frames=243, width=512, depth=8, heads=8, mlp_ratio=2.0, drop_path=0.1),
-    # Trains on 2 CPU cores in under an hour. The cost per frame hardly depends on N (measured: about 850
-    # training frames per second on 2 cores for N = 27, 43 and 81), so short windows give three times
-    # as many different training windows per minute as N = 81.
+    # Small enough to train on a laptop's CPU. On a CPU the cost per frame hardly depends on N, so short
+    # windows give several times as many different training windows per minute as long ones
+    # (docs/model.md has the measurement).
     "small": DenoiserConfig(frames=27, width=128, depth=4, heads=4, mlp_ratio=2.0, drop_path=0.1),
 }
 
