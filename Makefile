@@ -17,7 +17,7 @@ help:
 	@echo "make test    set up, then lint, type-check and run the whole test suite"
 	@echo "make setup   create .venv, install everything, build the MediaPipe pose model"
 	@echo "make serve   set up, then start the local server (ARGS=\"--port 8765 ...\")"
-	@echo "make bench   set up, then run every CPU benchmark (JSON in runs/bench/)"
+	@echo "make bench   set up, then the quick benchmarks (JSON in runs/bench/; ARGS=--full for all)"
 	@echo "make lint    ruff (lint + format check) and mypy"
 
 setup: $(STAMP)
