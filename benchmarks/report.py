@@ -1,4 +1,4 @@
-"""Markdown tables from the JSON that `make bench` wrote (runs/bench/), for the README; also the validation
+"""Markdown tables from the JSON that `make bench` wrote (runs/bench/), for docs/; also the validation
 video's (`benchmarks/quality_rendered.py --rendered runs/val_rendered --json runs/bench/quality_val_rendered.json`
 and `benchmarks/depth_weight.py --json runs/bench/depth_weight_val.json`) where they were written.
 

@@ -21,7 +21,7 @@ POSE_MODEL_SHA256 = "b407cfcbeabf3060dce2b14d4e2d07f72e0af3f70cdeaa3b5248a411c59
 # Users may keep the bundle elsewhere (a shared models folder, a read-only install).
 POSE_MODEL_ENV = "FINEPOSE_POSE_MODEL"
 
-# The default FinePOSE checkpoint, committed with the project (trained on CMU mocap; see the README).
+# The default FinePOSE checkpoint, committed with the project (trained on CMU mocap; see docs/training.md).
 CHECKPOINTS_DIR = Path(__file__).resolve().parent / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINTS_DIR / "finepose_small_cmu.pt"
 CHECKPOINT_ENV = "FINEPOSE_CHECKPOINT"

@@ -1,4 +1,4 @@
-"""The `finepose.result/1` document (DESIGN.md): what the pipeline produces and every client reads.
+"""The `finepose.result/1` document (docs/architecture.md): what the pipeline produces and every client reads.
 
 JSON with the video, the camera (K, its source, world-from-camera), the skeleton, and per person the frame
 indices where they are present with camera-space and world-space joints, per-joint uncertainty, the 2D

@@ -1,6 +1,6 @@
 """Joint sets: Human3.6M-17 (the lifter's skeleton), MediaPipe-33 (the detector's), and the conversion.
 
-Human3.6M-17 order and names follow ../shared/DESIGN.md; everything else in the project (model, result
+Human3.6M-17 order and names follow docs/architecture.md; everything else in the project (model, result
 JSON, retargeting) indexes joints through the constants here.
 """
 

@@ -1,4 +1,5 @@
-"""The clip file (DESIGN.md): one person seen by one camera, as `.npz`; a data set is a file or a folder.
+"""The clip file (docs/architecture.md): one person seen by one camera, as `.npz`; a data set is a file or a
+folder.
 
 Also reads the rendered evaluation clips of ../shared/data/rendered (one file, several people, keys
 `joints3d_cam`, `joints2d_gt`, …), which become one Clip per person.

@@ -9,7 +9,7 @@ A Human3.6M folder holds:
    "extrinsic": {subject: [4 × {"orientation": [w, x, y, z] camera → world, "translation": [x, y, z] mm}]}}.
 
 Both .npz files are pickled dictionaries (that is the published format): load only files you trust.
-The 32 motion-capture joints are reduced to the 17 of DESIGN.md, converted world → camera
+The 32 motion-capture joints are reduced to the 17 of docs/architecture.md, converted world → camera
 (X_cam = Rᵀ (X − t)), and each (subject, action, camera) becomes a Clip with the camera's K. The 2D stays in
 pixels; the model normalises it (by the image width for checkpoints that use the Human3.6M protocol).
 Standard split: train S1 S5 S6 S7 S8, test S9 S11; actions group by their first word.
@@ -29,7 +29,8 @@ from finepose_core.data.clip import Clip
 
 TRAIN_SUBJECTS: Final = ("S1", "S5", "S6", "S7", "S8")
 TEST_SUBJECTS: Final = ("S9", "S11")
-# the 17 of the 32 Human3.6M motion-capture joints that the 17-joint protocol keeps, in DESIGN.md's order
+# the 17 of the 32 Human3.6M motion-capture joints that the 17-joint protocol keeps, in the project's order
+# (docs/architecture.md)
 KEPT_JOINTS: Final = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)
 FILE_3D: Final = "data_3d_h36m.npz"
 FILES_2D: Final = {"cpn": "data_2d_h36m_cpn_ft_h36m_dbb.npz", "gt": "data_2d_h36m_gt.npz"}

@@ -1,8 +1,8 @@
 """Pinhole cameras: intrinsics, projection, root translation from 2D, and model-space normalisation.
 
-Conventions (DESIGN.md): camera space is OpenCV's (x right, y down, z forward), metres; pixels have x right,
-y down, origin at the top-left corner. Model space is root-relative metres for 3D and, for 2D, pixels
-normalised by the image width to [−1, 1] (the Human3.6M protocol): x' = 2x/w − 1, y' = 2y/w − h/w.
+Conventions (docs/architecture.md): camera space is OpenCV's (x right, y down, z forward), metres; pixels
+have x right, y down, origin at the top-left corner. Model space is root-relative metres for 3D and, for 2D,
+pixels normalised by the image width to [−1, 1] (the Human3.6M protocol): x' = 2x/w − 1, y' = 2y/w − h/w.
 This module is the one place where those conversions live.
 """
 

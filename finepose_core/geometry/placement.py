@@ -6,7 +6,7 @@
 - Floor: a plane fitted to the ankles while the feet are in contact with the ground (slow and low),
   by least squares with outlier rejection, over every person together.
 - World frame: z up along the floor normal, the floor at z = 0, the origin under the camera, x along the
-  camera's x projected onto the floor; `world_from_camera` is the 4×4 transform of DESIGN.md.
+  camera's x projected onto the floor; `world_from_camera` is the 4×4 transform of docs/architecture.md.
 """
 
 from __future__ import annotations
