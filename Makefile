@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/ensure_system_libs.sh
 		"error: Python 3.11 is required (bpy 5.0.1 exists only for 3.11); found " + sys.version.split()[0] + \
 		". Install it, or run: make PYTHON=/path/to/python3.11")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "installing Python packages into $(VENV) (first time: about a minute, ~2.7 GB)"
+	@echo "installing Python packages into $(VENV) (first time: a few minutes, about 3 GB)"
 	@$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 

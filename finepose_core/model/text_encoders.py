@@ -85,10 +85,19 @@ class MiniLMTextEncoder:
     def __init__(self, folder: Path | None = None) -> None:
         ensure_torchvision_importable()  # transformers imports torchvision when it is installed
         from transformers import AutoTokenizer, BertModel
+        from transformers.utils import logging as transformers_logging
 
         folder = folder or minilm_files()
-        self._tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-        self._model = BertModel.from_pretrained(str(folder), local_files_only=True)
+        # the weights come from a local file in a moment: transformers' loading bar would only land in
+        # `--quiet` output and server logs
+        shown = transformers_logging.is_progress_bar_enabled()
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            self._model = BertModel.from_pretrained(str(folder), local_files_only=True)
+        finally:
+            if shown:
+                transformers_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
         self._model.train(False)
         self._model.requires_grad_(False)
 
