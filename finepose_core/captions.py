@@ -358,7 +358,7 @@ _HEAD = {
 _ARM_HEIGHT = {
     "overhead": ["{s} arm raised above the head", "{s} arm up overhead", "{s} hand above the head"],
     "shoulder": ["{s} arm raised to shoulder height", "{s} arm lifted level with the shoulder"],
-    "down": ["{s} arm down", "{s} arm lowered", "{s} arm hanging down"],
+    "down": ["{s} arm down", "{s} arm lowered"],
 }
 _ARM_DIRECTION = {
     "front": ["{s} arm in front of the body", "{s} arm reaching forward"],

@@ -166,7 +166,12 @@ class Lifter:
         encoder = load_text_encoder(text_encoder) if isinstance(text_encoder, str) else text_encoder
         loader = MiniLMTextEncoder if encoder is None and checkpoint.text_encoder_id == MINILM_ID else None
         cache = TextFeatureCache(
-            checkpoint.text_encoder_id, checkpoint.text_width, checkpoint.text_features, encoder, loader
+            checkpoint.text_encoder_id,
+            checkpoint.text_width,
+            checkpoint.text_features,
+            encoder,
+            loader,
+            tokens=checkpoint.config.text_tokens,
         )
         return cls(
             checkpoint.build_model(),

@@ -35,6 +35,7 @@ from torch import nn
 from tqdm import tqdm
 
 from finepose_core import metrics
+from finepose_core.captions import describe
 from finepose_core.checkpoint import Checkpoint, CheckpointError
 from finepose_core.data import validation
 from finepose_core.data.joint_maps import JointMap, JointMapError, joint_map
@@ -54,12 +55,14 @@ from finepose_core.diffusion.loss import denoising_loss
 from finepose_core.diffusion.sampler import HypothesisSampler, SamplingOptions, mirror
 from finepose_core.diffusion.schedule import NoiseSchedule
 from finepose_core.geometry.camera import normalize_window, person_rotations, to_virtual
-from finepose_core.model.denoiser import FinePoseDenoiser, parameter_count, preset
+from finepose_core.model.denoiser import DenoiserConfig, FinePoseDenoiser, parameter_count, preset
 from finepose_core.model.prompts import (
     PART_KEYS,
     PROMPT_KEYS,
     SPEEDS,
+    PartPrompt,
     Prompts,
+    adapt_text_tokens,
     prompt_dropout,
     speed_from_keypoints,
 )
@@ -99,7 +102,16 @@ class TrainConfig:
     lr_decay: float = 0.993
     grad_clip: float = 1.0
     flip_probability: float = 0.5
-    prompt_dropout: float = 0.1
+    prompt_dropout: float = 0.1  # each text nulled independently, on top of the part texts' own nulls
+    # Part texts per window: the describer's words for the window's ground truth (finepose_core/captions.py)
+    # with this chance, else the bare part word with `bare_parts`, else nulled; and the whole prompt nulled
+    # in a share of windows, so that "no prompt at all" is something the model has seen.
+    described_parts: float = 0.6
+    bare_parts: float = 0.3
+    prompt_all_null: float = 0.1
+    # phrasing variants per described pose: varied words, few enough that the text cache hits; 0: canonical
+    phrasings: int = 4
+    text_cache_size: int = 20_000  # described texts kept encoded (the least recently used go first)
     use_prompts: bool = True  # False: the paper's "w/o Prompt" (every text nulled)
     noise_probability: float = 0.8
     # chance that a training window's joints are bent by random smooth rotations (pose_perturbation.py);
@@ -142,9 +154,39 @@ class Batch:
     nulled: torch.Tensor  # [B, 7]
 
 
-def window_texts(window: Window, fps: float) -> tuple[list[str], list[bool]]:
-    speed = speed_from_keypoints(window.exact2d, fps)
-    return Prompts(action=window.action).texts(speed)
+def window_texts(
+    window: Window, config: TrainConfig, rng: np.random.Generator | None, flipped: bool = False
+) -> tuple[list[str], list[bool]]:
+    """The seven texts of a window and which are nulled. Without `rng` (validation): the action and the
+    bare part words. With it, each part's text is the describer's words for the window's true 3D (mirrored
+    when the window is), the bare part word or nothing, by the config's shares; and now and then every
+    text is nulled."""
+    speed = speed_from_keypoints(window.exact2d, config.fps)
+    if rng is None:
+        return Prompts(action=window.action).texts(speed)
+    if rng.random() < config.prompt_all_null:
+        texts, _ = Prompts(action=window.action).texts(speed)
+        return texts, [True] * len(PROMPT_KEYS)
+    choices = rng.random(len(PART_KEYS))
+    parts: dict[str, PartPrompt] = {}
+    if (choices < config.described_parts).any():
+        joints, up = window.joints3d, window.up
+        if flipped:  # the words must follow the mirrored body: its left arm is the original's right
+            joints = mirror(torch.from_numpy(joints)).numpy()
+            up = None if up is None else up * np.array([-1.0, 1.0, 1.0])
+        seed = int(rng.integers(config.phrasings)) if config.phrasings > 0 else None
+        described = describe(joints, config.fps, up, seed=seed)
+        parts = {
+            p: described.part(p)
+            for p, c in zip(PART_KEYS, choices, strict=True)
+            if c < config.described_parts
+        }
+    off = choices >= config.described_parts + config.bare_parts
+    texts, nulled = Prompts(action=window.action, parts=parts).texts(speed)
+    first_part = PROMPT_KEYS.index(PART_KEYS[0])
+    for k, part_off in enumerate(off):
+        nulled[first_part + k] = nulled[first_part + k] or bool(part_off)
+    return texts, nulled
 
 
 def make_batch(
@@ -157,10 +199,11 @@ def make_batch(
         y = window.joints3d - window.joints3d[:, :1]
         if config.input_normalization == "person":  # the target as the virtual camera sees it
             y = to_virtual(y, person_rotations(window.keypoints2d, window.K))
-        sample_texts, sample_null = window_texts(window, config.fps)
+        flipped = rng is not None and rng.random() < config.flip_probability
+        sample_texts, sample_null = window_texts(window, config, rng, flipped)
         if not config.use_prompts:
             sample_null = [True] * len(PROMPT_KEYS)
-        if rng is not None and rng.random() < config.flip_probability:
+        if flipped:
             x = mirror(torch.from_numpy(x)).numpy()
             y = mirror(torch.from_numpy(y)).numpy()
         clean.append(y)
@@ -264,15 +307,12 @@ class Trainer:
         descriptions = load_descriptions(Path(config.descriptions)) if config.descriptions else {}
         train, val = load_split(config, jm, descriptions)
         model_config = preset(config.preset, **config.model)
-        self.encoder_cache = self._text_cache(model_config.text_width, {s.action for s in train + val})
+        self.encoder_cache = self._text_cache(model_config, {s.action for s in train + val})
         model_config = replace(model_config, text_width=self.encoder_cache.width)
         torch.manual_seed(config.seed)  # the initial weights and drop-path draws follow the seed
         self.model = FinePoseDenoiser(model_config).to(self.device)
         if config.init:
-            initial = Checkpoint.load(Path(config.init))
-            if initial.config != model_config:
-                raise TrainingError(f"--init {config.init}: its model config differs from this run's")
-            self.model.load_state_dict(initial.state_dict)
+            self.model.load_state_dict(self._initial_weights(Path(config.init), model_config))
         self.sampler = WindowSampler(
             train,
             jm,
@@ -302,14 +342,25 @@ class Trainer:
         self.step = 0
         self.best = math.inf
 
-    def _text_cache(self, width: int, actions: set[str]) -> TextFeatureCache:
+    def _text_cache(self, model_config: DenoiserConfig, actions: set[str]) -> TextFeatureCache:
         try:
             encoder = load_text_encoder(self.config.text_encoder)
         except TextEncoderError as error:
             raise TrainingError(str(error)) from None
-        cache = TextFeatureCache.for_encoder(encoder)
-        cache.features(vocabulary(actions))  # every text the data can use, encoded once, kept in checkpoints
+        cache = TextFeatureCache.for_encoder(encoder, model_config.text_tokens, self.config.text_cache_size)
+        cache.pin(vocabulary(actions))  # the fixed texts, encoded once and kept in checkpoints
         return cache
+
+    @staticmethod
+    def _initial_weights(path: Path, model_config: DenoiserConfig) -> dict[str, torch.Tensor]:
+        """A checkpoint's weights for this run's model; one with fewer features per text is adapted."""
+        initial = Checkpoint.load(path)
+        if replace(initial.config, text_tokens=model_config.text_tokens) != model_config:
+            raise TrainingError(f"--init {path}: its model config differs from this run's")
+        try:
+            return adapt_text_tokens(initial.state_dict, initial.config.text_tokens, model_config.text_tokens)
+        except ValueError as error:
+            raise TrainingError(f"--init {path}: {error}") from None
 
     # ----------------------------------------------------------------------------------------- state
     def _state(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from finepose_core.model.text_encoders import (
+    ENCODED_TOKENS,
     MINILM_ID,
     PROMPT_TOKENS,
     MiniLMTextEncoder,
@@ -36,7 +37,7 @@ def test_minilm_features_are_a_function_of_the_text(minilm: MiniLMTextEncoder) -
     assert minilm.id == MINILM_ID and minilm.width == 384
     alone = minilm.encode(["walking"])
     batched = minilm.encode(["arms raised overhead while jumping", "walking", "sit"])
-    assert alone.shape == (1, PROMPT_TOKENS, 384) and batched.shape == (3, PROMPT_TOKENS, 384)
+    assert alone.shape == (1, ENCODED_TOKENS, 384) and batched.shape == (3, ENCODED_TOKENS, 384)
     torch.testing.assert_close(batched[1], alone[0], rtol=1e-4, atol=1e-5)
     assert not torch.allclose(batched[0], batched[2], atol=1e-3)
     assert not alone.requires_grad
@@ -57,7 +58,7 @@ def test_tiny_open_clip_text_tower_from_a_local_file(tmp_path: Path) -> None:
     config = OpenClipTextConfig(width=64, heads=2, layers=2, quick_gelu=False)
     encoder = OpenClipTextEncoder(weights, config=config)
     features = encoder.encode(["a person walks", "a person jumps"])
-    assert features.shape == (2, PROMPT_TOKENS, 64)
+    assert features.shape == (2, ENCODED_TOKENS, 64)
     assert encoder.id.startswith("open_clip:ViT-B-32:")
     # the tokens are the tower's own, after its final LayerNorm
     tower.eval()
@@ -66,7 +67,10 @@ def test_tiny_open_clip_text_tower_from_a_local_file(tmp_path: Path) -> None:
     with torch.no_grad():
         x = tower.token_embedding(open_clip.tokenize(["a person walks"])) + tower.positional_embedding
         x = tower.ln_final(tower.transformer(x, attn_mask=tower.attn_mask))
-    torch.testing.assert_close(features[0], x[0, :PROMPT_TOKENS], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(features[0, :PROMPT_TOKENS], x[0, :PROMPT_TOKENS], rtol=1e-4, atol=1e-5)
+    # then the whole text's feature: the end-of-text token's (the tokenizer's highest id)
+    end = int(open_clip.tokenize(["a person walks"])[0].argmax())
+    torch.testing.assert_close(features[0, PROMPT_TOKENS], x[0, end], rtol=1e-4, atol=1e-5)
 
 
 def test_open_clip_weights_must_be_local(tmp_path: Path) -> None:
@@ -89,7 +93,7 @@ class CountingEncoder:
 
     def encode(self, texts: Sequence[str]) -> torch.Tensor:
         self.texts.extend(texts)
-        return torch.stack([torch.full((PROMPT_TOKENS, self.width), float(len(t))) for t in texts])
+        return torch.stack([torch.full((ENCODED_TOKENS, self.width), float(len(t))) for t in texts])
 
 
 def test_cache_encodes_each_distinct_text_once() -> None:
@@ -97,7 +101,7 @@ def test_cache_encodes_each_distinct_text_once() -> None:
     cache = TextFeatureCache.for_encoder(encoder)
     first = cache.features(["walk", "run", "walk"])
     second = cache.features(["run", "walk", "jump"])
-    assert sorted(encoder.texts) == ["jump", "run", "walk"]
+    assert set(encoder.texts) == {"jump", "run", "walk"}  # each batch is topped up with repeats
     assert cache.encoder_calls == 2
     torch.testing.assert_close(first[0], second[1])
     assert cache.known_texts == ["jump", "run", "walk"]
@@ -122,6 +126,51 @@ def test_prompt_features_never_encode_nulled_texts() -> None:
         [["person", "", "slow"], ["person", "run", "fast"]], [[False, True, False], [False] * 3]
     )
     assert features.shape == (2, 3, PROMPT_TOKENS, 6)
-    assert "" not in encoder.texts and sorted(encoder.texts) == ["fast", "person", "run", "slow"]
+    assert set(encoder.texts) == {"fast", "person", "run", "slow"}
     assert features[0, 1].abs().sum() == 0
     torch.testing.assert_close(features[1, 1], torch.full((PROMPT_TOKENS, 6), 3.0))  # len("run")
+
+
+def test_a_bounded_cache_keeps_its_pinned_texts_and_the_recent_ones() -> None:
+    encoder = CountingEncoder()
+    cache = TextFeatureCache.for_encoder(encoder, tokens=ENCODED_TOKENS, capacity=2)
+    cache.pin(["person", "arms"])
+    for text in ("a", "bb", "ccc", "bb"):
+        assert cache.features([text]).shape == (1, ENCODED_TOKENS, 6)
+    assert cache.known_texts == ["arms", "bb", "ccc", "person"]  # "a" was the least recently used
+    assert sorted(cache.state()["features"]) == ["arms", "person"]  # checkpoints keep the pinned only
+    with pytest.raises(TextEncoderError, match="1–5 features per text"):
+        TextFeatureCache("counting:1", 6, tokens=6)
+
+
+def test_the_whole_description_reaches_the_prompt_embedding(tmp_path: Path) -> None:
+    """Two part descriptions that differ only after their third word: through CLIP's causal tower their
+    first four token features are identical, so a 4-token model (the paper's eq. 4) cannot tell them apart;
+    with the pooled sentence feature (5 tokens) their prompt embeddings differ."""
+    from open_clip.transformer import TextTransformer
+    from safetensors.torch import save_file
+
+    from finepose_core.model.prompts import PromptLearner
+
+    torch.manual_seed(0)
+    tower = TextTransformer(width=64, heads=2, layers=2, output_dim=32)
+    weights = tmp_path / "tiny_clip.safetensors"
+    save_file({k: v.contiguous() for k, v in tower.state_dict().items()}, str(weights))
+    encoder = OpenClipTextEncoder(
+        weights, config=OpenClipTextConfig(width=64, heads=2, layers=2, quick_gelu=False)
+    )
+    texts = ["arms raised above the head, elbows bent", "arms raised above the head, elbows straight"]
+    features = encoder.encode(texts)
+    torch.testing.assert_close(features[0, :PROMPT_TOKENS], features[1, :PROMPT_TOKENS])
+    assert (features[0, PROMPT_TOKENS] - features[1, PROMPT_TOKENS]).abs().max() > 1e-3
+    nulled = torch.zeros(1, 7, dtype=torch.bool)
+    for tokens, differ in ((PROMPT_TOKENS, False), (ENCODED_TOKENS, True)):
+        torch.manual_seed(1)
+        learner = PromptLearner(64, 32, heads=2, layers=1, text_tokens=tokens).eval()
+        prompts = []
+        for text in texts:
+            rows = torch.zeros(1, 7, tokens, 64)
+            rows[0, 5] = features[texts.index(text), :tokens]  # the arms' slot
+            prompts.append(learner(rows, nulled))
+        gap = (prompts[0].tokens - prompts[1].tokens).abs().max().item()
+        assert (gap > 1e-4) is differ, (tokens, gap)

