@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import bpy
-from bpy.props import StringProperty
+from bpy.props import IntProperty, StringProperty
 
 from .apply import ApplyError, ApplyOptions, ApplySummary, apply_result, bone_map_for
 from .client import ServerError
 from .job import LiftJob, Message
 from .local_server import LocalServer
 from .preferences import client_and_launch
-from .properties import apply_options, server_options
+from .properties import apply_options, parse_words, server_options, words_lines
 from .retarget.result_file import ResultFileError, parse_result, read_result
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,10 @@ def _notify(context: bpy.types.Context, text: str, error: bool) -> None:
 def apply_document(
     context: bpy.types.Context, document: dict[str, Any], options: ApplyOptions
 ) -> ApplySummary:
-    """Apply a result and make it one undo step."""
-    summary = apply_result(context, parse_result(document), options)
+    """Apply a result and make it one undo step; the panel shows the words each person was lifted with."""
+    result = parse_result(document)
+    summary = apply_result(context, result, options)
+    _state(context).words = words_lines(result.people)
     bpy.ops.ed.undo_push(message=UNDO_NAME)
     return summary
 
@@ -216,7 +218,29 @@ class FINEPOSE_OT_apply_result_file(bpy.types.Operator):
         except (ResultFileError, ApplyError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
+        _state(context).words = words_lines(result.people)
         self.report({"INFO"}, describe(summary))
+        return {"FINISHED"}
+
+
+class FINEPOSE_OT_use_words(bpy.types.Operator):
+    """Put the words a person was lifted with into the prompt fields, to correct one part and lift again"""
+
+    bl_idname = "finepose.use_words"
+    bl_label = "Use These Words"
+    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012  (Blender reads it from the class)
+
+    person: IntProperty(name="Person", default=0)  # type: ignore[valid-type]
+
+    def execute(self, context: bpy.types.Context) -> set[OperatorReturn]:
+        settings: Any = context.scene.finepose  # type: ignore[union-attr]
+        chosen = [row for row in parse_words(_state(context).words) if row[0] == self.person]
+        if not chosen:
+            self.report({"ERROR"}, f"no words recorded for person {self.person}; lift first")
+            return {"CANCELLED"}
+        for _, part, _, words in chosen:
+            setattr(settings, f"{part}_text", words)
+        self.report({"INFO"}, f"person {self.person}'s words are in the prompt fields")
         return {"FINISHED"}
 
 
@@ -240,4 +264,10 @@ class FINEPOSE_OT_check_server(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (FINEPOSE_OT_lift, FINEPOSE_OT_cancel, FINEPOSE_OT_apply_result_file, FINEPOSE_OT_check_server)
+CLASSES = (
+    FINEPOSE_OT_lift,
+    FINEPOSE_OT_cancel,
+    FINEPOSE_OT_apply_result_file,
+    FINEPOSE_OT_use_words,
+    FINEPOSE_OT_check_server,
+)

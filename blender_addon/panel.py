@@ -6,7 +6,7 @@ from typing import Any
 
 import bpy
 
-from .properties import PARTS
+from .properties import PARTS, parse_words
 
 
 class VIEW3D_PT_finepose_lift(bpy.types.Panel):
@@ -43,6 +43,7 @@ class VIEW3D_PT_finepose_lift(bpy.types.Panel):
             row = box.row(align=True)
             row.prop(settings, f"{part}_text")
             row.prop(settings, f"{part}_strength", text="")
+        box.prop(settings, "part_texts")
         box.prop(settings, "preset")
         box.prop(settings, "image_depth")
 
@@ -70,7 +71,24 @@ class VIEW3D_PT_finepose_lift(bpy.types.Panel):
         if state.message:
             for line in state.message.splitlines()[:6]:
                 layout.label(text=line, icon="ERROR" if state.is_error else "INFO")
+        self.draw_words(layout, state)
         layout.operator("finepose.apply_result_file", icon="IMPORT")
+
+    @staticmethod
+    def draw_words(layout: Any, state: Any) -> None:
+        """The words each person of the last lift was lifted with, and where they came from."""
+        rows = parse_words(state.words)
+        if not rows:
+            return
+        box = layout.box()
+        box.label(text="Words Used", icon="TEXT")
+        for person in sorted({row[0] for row in rows}):
+            header = box.row()
+            header.label(text=f"Person {person}")
+            header.operator("finepose.use_words", text="Use", icon="PASTEDOWN").person = person
+            for _, part, source, words in (row for row in rows if row[0] == person):
+                shown = words or "(no words)"
+                box.label(text=f"{part.capitalize()} [{source}]: {shown}")
 
 
 CLASSES = (VIEW3D_PT_finepose_lift,)

@@ -96,6 +96,15 @@ class FinePoseSettings(bpy.types.PropertyGroup):
             name="Speed", items=_speed_items(), default=SCHEMA.job("speed")["default"].upper()
         ),
         **_part_properties(),
+        "part_texts": EnumProperty(
+            name=SCHEMA.job("part_texts")["label"],
+            description=sentence(SCHEMA.job("part_texts")["help"]),
+            items=[
+                (choice, "From the Image" if choice == "auto" else choice.capitalize(), "")
+                for choice in SCHEMA.job("part_texts")["choices"]
+            ],
+            default=SCHEMA.job("part_texts")["default"],
+        ),
         "preset": EnumProperty(
             name=SCHEMA.job("preset")["label"], items=_preset_items(), default=SCHEMA.job("preset")["default"]
         ),
@@ -148,6 +157,8 @@ class FinePoseJobState(bpy.types.PropertyGroup):
         "stage": StringProperty(options={"SKIP_SAVE"}),
         "message": StringProperty(options={"SKIP_SAVE"}),
         "is_error": BoolProperty(options={"SKIP_SAVE"}),
+        # the last lift's words per person and part, one line each: "id\tpart\tsource\twords"
+        "words": StringProperty(options={"SKIP_SAVE"}),
     }
 
 
@@ -170,12 +181,34 @@ def server_options(settings: Any) -> dict[str, Any]:
             "speed": settings.speed,
             "start": settings.frame_start,
             "parts": parts,
+            "part_texts": settings.part_texts,
             "end": settings.frame_end if settings.frame_end > settings.frame_start else None,
             "fov_deg": settings.fov_deg if settings.camera_mode == "FOV" else None,
             "focal_px": settings.focal_px if settings.camera_mode == "FOCAL" else None,
             "mediapipe_depth": settings.image_depth,
         }
     )
+
+
+def words_lines(people: list[Any]) -> str:
+    """The job state's record of the words each person was lifted with (PersonTrack.part_texts)."""
+    lines = []
+    for person in people:
+        for part in PARTS:
+            words = person.part_texts.get(part, "").replace("\t", " ").replace("\n", " ")
+            source = person.part_sources.get(part, "none")
+            lines.append(f"{person.id}\t{part}\t{source}\t{words}")
+    return "\n".join(lines)
+
+
+def parse_words(text: str) -> list[tuple[int, str, str, str]]:
+    """(person id, part, source, words) from `words_lines`."""
+    out = []
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 4 and fields[0].lstrip("-").isdigit():
+            out.append((int(fields[0]), fields[1], fields[2], fields[3]))
+    return out
 
 
 def apply_options(settings: Any, video_path: str) -> ApplyOptions:

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from finepose_core.model.prompts import PartPrompt, Prompts
+from finepose_core.model.prompts import PART_KEYS, PartPrompt, Prompts
 from finepose_core.skeleton import H36M_INDEX as J
 
 FloatArray = NDArray[np.float64]
@@ -469,3 +469,33 @@ def describe(
     texts = caption(facts, seed)
     parts = {part: PartPrompt(text) for part, text in texts.items() if text}
     return Prompts(action="", speed=speed_class(joints3d, fps), parts=parts)
+
+
+# A window is described only when the person's 3D is known in enough of its frames.
+DESCRIBED_SHARE_FROM: Final = 0.5
+
+
+def with_described_parts(
+    prompts: Prompts,
+    joints3d: NDArray[np.floating[Any]] | None,
+    fps: float,
+    up: NDArray[np.floating[Any]] | None = None,
+) -> tuple[Prompts, dict[str, str]]:
+    """`prompts` with the parts the user left without words described from `joints3d` [F, 17, 3] (NaN
+    where unknown), and where each part's words came from: "user", "auto" or "none". A part keeps its
+    strength whatever its words' source."""
+    sources = {p: "user" if prompts.part(p).description.strip() else "none" for p in PART_KEYS}
+    if joints3d is None or prompts.off:
+        return prompts, sources
+    joints = np.asarray(joints3d, np.float64)
+    seen = np.isfinite(joints).all(axis=(1, 2))
+    if seen.sum() < max(2, DESCRIBED_SHARE_FROM * len(joints)):
+        return prompts, sources
+    words = describe(joints[seen], fps, up)
+    parts = dict(prompts.parts)
+    for part in PART_KEYS:
+        text = words.part(part).description
+        if sources[part] == "none" and text:
+            parts[part] = PartPrompt(text, prompts.part(part).strength)
+            sources[part] = "auto"
+    return replace(prompts, parts=parts), sources

@@ -1,12 +1,21 @@
-"""Evaluation: `python -m finepose_core.evaluate --checkpoint CKPT --data PATH [--hypotheses H] [--steps K]
-[--aggregation jpma|mean|median] [--json]`.
+"""Evaluation: `python -m finepose_core.evaluate --data PATH [--checkpoint CKPT] [--prompts MODES]
+[--hypotheses H] [--steps K] [--aggregation jpma|mean|median] [--json]`.
 
 PATH is a clip file, a folder of clip files (the rendered evaluation files of ../shared/data/rendered are
 read as one clip per person), or a Human3.6M folder in VideoPose3D's layout (its test subjects S9, S11).
 Reports MPJPE, P-MPJPE, N-MPJPE, MPJVE (root-relative, millimetres) and PCK@150 mm / AUC, per action
 (frame-weighted inside an action, unweighted mean across actions) and overall. Aggregation never sees the
-ground truth; `--oracle` adds the J-Best figure, labelled oracle. Unless `--no-compare`, the same network is
-also run with every prompt nulled ("without prompts"), so that the effect of the prompts on this data shows.
+ground truth; `--oracle` adds the J-Best figure, labelled oracle.
+
+`--prompts` runs the same network once per source of prompt text, so that the prompts' effect shows:
+  none    every text nulled
+  action  the clip's action text and the bare part words (what a user who says nothing more gives)
+  truth   the describer's words for the clip's ground-truth 3D — ORACLE TEXT: it stands for a user who
+          describes what they see, and is never available to the pipeline itself
+  wrong   another clip's truth text (words that do not fit)
+  auto    the describer on the detector's own 3D, for data that has it (the pipeline's default; clip files
+          carry none, so it is measured on video: benchmarks/prompt_sources.py)
+The default, `action,none`, is the comparison of earlier versions (`--no-compare`: `action` only).
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from finepose_core import metrics
+from finepose_core.assets import default_checkpoint_path
+from finepose_core.captions import describe
 from finepose_core.checkpoint import CheckpointError
 from finepose_core.data.clip import Clip, ClipError, load_dataset
 from finepose_core.data.h36m import H36MError, is_h36m_folder, load_h36m_clips
@@ -106,6 +117,38 @@ def summarise(scores: list[ClipScore]) -> dict[str, Any]:
     return summary
 
 
+PROMPT_MODES = ("none", "action", "truth", "wrong", "auto")
+
+
+def clip_prompts(clips: list[Clip], mode: str) -> list[Prompts]:
+    """Each clip's prompts for one source of text (see the module's docstring)."""
+    if mode == "none":
+        return [Prompts(off=True) for _ in clips]
+    if mode == "action":
+        return [Prompts(action=clip.action) for clip in clips]
+    if mode in ("truth", "wrong"):
+        truth = []
+        for clip in clips:
+            if clip.joints3d is None:
+                raise ClipError(f"{clip.source}: has no joints3d to describe")
+            words = describe(clip.joints3d, clip.fps)  # ORACLE TEXT: from the ground truth
+            truth.append(Prompts(action=clip.action, parts=words.parts))
+        if mode == "truth":
+            return truth
+        # another clip's words: half the list away, so that neighbouring windows of one trial are not used
+        shift = max(1, len(clips) // 2)
+        return [
+            Prompts(action=clip.action, parts=truth[(i + shift) % len(clips)].parts)
+            for i, clip in enumerate(clips)
+        ]
+    if mode == "auto":
+        raise ClipError(
+            "--prompts auto needs the detector's own 3D, which clip files do not carry; measure it on video "
+            "with benchmarks/prompt_sources.py"
+        )
+    raise ValueError(f"unknown prompt source {mode!r}; use {', '.join(PROMPT_MODES)}")
+
+
 def evaluate(
     lifter: Lifter,
     clips: list[Clip],
@@ -113,17 +156,22 @@ def evaluate(
     use_prompts: bool = True,
     oracle: bool = False,
     progress: bool = True,
+    prompts: list[Prompts] | None = None,
+    label: str = "",
 ) -> dict[str, Any]:
+    """`prompts`: one per clip (default: the action text, or every text nulled without `use_prompts`)."""
     scores = []
-    for clip in tqdm(
-        clips, desc="evaluate" if use_prompts else "evaluate (no prompts)", disable=not progress
+    given = prompts or clip_prompts(clips, "action" if use_prompts else "none")
+    description = f"evaluate ({label})" if label else "evaluate" if use_prompts else "evaluate (no prompts)"
+    for clip, clip_prompt in tqdm(
+        list(zip(clips, given, strict=True)), desc=description, disable=not progress
     ):
         if clip.joints3d is None:
             raise ClipError(f"{clip.source}: has no joints3d ground truth to evaluate against")
-        prompts = Prompts(action=clip.action, off=not use_prompts)
+        prompts_used = clip_prompt
         wanted = options if not oracle else LiftOptions(**{**asdict(options), "return_hypotheses": True})
         result = lifter.lift(
-            clip.keypoints2d, clip.K, clip.image_size, clip.confidence2d, prompts, clip.fps, wanted
+            clip.keypoints2d, clip.K, clip.image_size, clip.confidence2d, prompts_used, clip.fps, wanted
         )
         truth = clip.joints3d.astype(np.float64)
         truth = truth - truth[:, :1]
@@ -160,8 +208,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m finepose_core.evaluate", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--checkpoint", type=Path, help="a FinePOSE checkpoint (default: the project's)")
     parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument(
+        "--prompts",
+        default="action,none",
+        help="comma-separated sources of prompt text, each evaluated: "
+        + ", ".join(PROMPT_MODES)
+        + " (truth is oracle text; default action,none)",
+    )
     parser.add_argument("--hypotheses", type=int, default=5)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--aggregation", default="mean", choices=["mean", "jpma", "median"])
@@ -169,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--oracle", action="store_true", help="also report J-Best, which uses the ground truth"
     )
-    parser.add_argument("--no-compare", action="store_true", help="skip the run with every prompt nulled")
+    parser.add_argument("--no-compare", action="store_true", help="the same as --prompts action")
     parser.add_argument("--seed", type=int, default=0)
     add_device_flag(parser)
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
@@ -182,20 +237,38 @@ def main(argv: list[str] | None = None) -> int:
         flip=not args.no_flip,
         seed=args.seed,
     )
+    modes = ["action"] if args.no_compare else [m.strip() for m in args.prompts.split(",") if m.strip()]
+    unknown = [mode for mode in modes if mode not in PROMPT_MODES]
+    if unknown or not modes:
+        parser.error(f"--prompts: unknown {unknown or modes}; use {', '.join(PROMPT_MODES)}")
+    checkpoint = args.checkpoint or default_checkpoint_path()
     started = time.monotonic()
     try:
-        lifter = Lifter.from_checkpoint(args.checkpoint, device=args.device)
+        lifter = Lifter.from_checkpoint(checkpoint, device=args.device)
         clips = load_any(args.data)
-        with_prompts = evaluate(lifter, clips, options, True, args.oracle, progress=not args.json)
-        without = None if args.no_compare else evaluate(lifter, clips, options, False, progress=not args.json)
+        results = {
+            mode: evaluate(
+                lifter,
+                clips,
+                options,
+                True,
+                args.oracle and i == 0,
+                not args.json,
+                clip_prompts(clips, mode),
+                mode,
+            )
+            for i, mode in enumerate(modes)
+        }
     except (CheckpointError, ClipError, H36MError, TextEncoderError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     report = {
-        **with_prompts,
-        "without_prompts": without,
+        **results[modes[0]],
+        "prompts": modes[0],
+        "without_prompts": results.get("none") if modes[0] != "none" else None,
+        "by_prompts": results,
         "settings": {
-            "checkpoint": str(args.checkpoint),
+            "checkpoint": str(checkpoint),
             "checkpoint_sha256": lifter.sha256,
             "data": str(args.data),
             "hypotheses": args.hypotheses,
@@ -210,9 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report))
     else:
-        print_table("with prompts", with_prompts)
-        if without is not None:
-            print_table("without prompts (every text nulled)", without)
+        titles = {
+            "none": "without prompts (every text nulled)",
+            "action": "with prompts (the action and bare part words)",
+            "truth": "with the describer's words for the ground truth (ORACLE TEXT)",
+            "wrong": "with another clip's words",
+        }
+        for mode, summary in results.items():
+            print_table(titles.get(mode, mode), summary)
     return 0
 
 

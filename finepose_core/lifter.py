@@ -14,6 +14,7 @@ Prompt embeddings are computed once per lift (the text features once per distinc
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ import torch
 from numpy.typing import NDArray
 
 from finepose_core.assets import default_checkpoint_path
+from finepose_core.captions import with_described_parts
 from finepose_core.checkpoint import Checkpoint
 from finepose_core.data.windows import WindowPlan
 from finepose_core.devices import DEFAULT_DEVICE, resolve_device
@@ -39,6 +41,7 @@ from finepose_core.geometry.camera import (
 )
 from finepose_core.model.denoiser import FinePoseDenoiser
 from finepose_core.model.prompts import (
+    PART_KEYS,
     PROMPT_KEYS,
     PartPrompt,
     PromptEmbedding,
@@ -93,6 +96,11 @@ class PersonInput:
     keypoints2d: NDArray[np.floating[Any]]  # [F, 17, 2] pixels, NaN where unknown
     confidence: NDArray[np.floating[Any]] | None = None  # [F, 17]
     prompts: Prompts = field(default_factory=Prompts)
+    # The person's 3D from another source per frame [F, 17, 3] (MediaPipe's own; NaN where unknown): with
+    # it, each window's parts that the prompts leave without words are described from it
+    # (captions.with_described_parts); `up` is the world's up in its frame (None: estimated)
+    describe_from: NDArray[np.floating[Any]] | None = None
+    up: NDArray[np.floating[Any]] | None = None
 
 
 @dataclass
@@ -100,8 +108,12 @@ class LiftResult:
     joints3d: FloatArray  # [F, 17, 3] root-relative metres, camera orientation
     uncertainty: FloatArray  # [F, 17] metres
     root_translation: FloatArray  # [F, 3] camera space, from the 2D and the lifted pose; NaN if unknown
-    texts: dict[str, str]  # the seven prompt texts used
+    texts: dict[str, str]  # the seven prompt texts used (for described parts, the most frequent words)
     hypotheses: FloatArray | None = None  # [H, F, 17, 3] when asked for
+    # where each part's words came from: "user", "auto" (described, in most windows) or "none"
+    sources: dict[str, str] = field(default_factory=dict)
+    # per window: (first frame, frame after the last, the four part texts)
+    window_texts: list[tuple[int, int, dict[str, str]]] = field(default_factory=list)
 
 
 @dataclass
@@ -112,11 +124,29 @@ class WindowBatch:
     pixels: list[FloatArray]  # per person [F, 17, 2], gaps filled
     plans: list[WindowPlan]  # per person, how the frames are cut into windows
     speeds: list[str]  # per person, resolved (never "auto")
+    prompts: list[Prompts]  # per window: the person's prompts, parts described where asked
+    sources: list[dict[str, str]]  # per window: where each part's words came from
     keypoints: torch.Tensor  # [W_all, N, 17, 2] normalised model input of every window
     rotations: NDArray[np.float64] | None  # [W_all, N, 3, 3] virtual-camera rotations ("person" input)
     owners: torch.Tensor  # [W_all] the person each window belongs to
-    embedding: PromptEmbedding  # [P·V] prompt embeddings, person-major
-    weights: torch.Tensor  # [P, V, 17] guidance weights
+    embedding: PromptEmbedding  # [W_all·V] prompt embeddings, window-major
+    weights: torch.Tensor  # [W_all, V, 17] guidance weights
+
+
+def _part_texts(prompts: Prompts) -> dict[str, str]:
+    return {part: prompts.part(part).description for part in PART_KEYS}
+
+
+def _summary_texts(
+    prompts: list[Prompts], sources: list[dict[str, str]], speed: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """A person's seven texts and each part's source over their windows: per text the most frequent."""
+    texts: dict[str, str] = {}
+    for k, key in enumerate(PROMPT_KEYS):
+        counts = Counter(p.texts(speed)[0][k] for p in prompts)
+        texts[key] = counts.most_common(1)[0][0]
+    summary = {part: Counter(s[part] for s in sources).most_common(1)[0][0] for part in PART_KEYS}
+    return texts, summary
 
 
 def guidance_weights(prompts: Prompts, variant_parts: list[str]) -> NDArray[np.float32]:
@@ -187,6 +217,13 @@ class Lifter:
     def window(self) -> int:
         return self.model.config.frames
 
+    @property
+    def reads_descriptions(self) -> bool:
+        """Whether the checkpoint was trained with described body parts (captions.py), so that words
+        described from a pose mean something to it; earlier checkpoints saw only the bare part names."""
+        config = self.metadata.get("training", {}).get("config", {})
+        return float(config.get("described_parts", 0.0)) > 0.0
+
     def lift(
         self,
         keypoints2d: NDArray[np.floating[Any]],
@@ -201,21 +238,21 @@ class Lifter:
         return self.lift_people([person], K, image_size, fps, options)[0]
 
     def encode_prompts(
-        self, people: list[PersonInput], speeds: list[str]
+        self, prompts: list[Prompts], speeds: list[str]
     ) -> tuple[PromptEmbedding, torch.Tensor]:
-        """P for every person and prompt variant ([P·V], ordered person-major), and weights [P, V, J]."""
-        variant_parts = sorted({part for person in people for part in person.prompts.guided_parts()})
+        """P for every prompt set and prompt variant ([S·V], ordered set-major), and weights [S, V, J]."""
+        variant_parts = sorted({part for p in prompts for part in p.guided_parts()})
         features, nulled, weights = [], [], []
-        for person, speed in zip(people, speeds, strict=True):
-            texts, base_null = person.prompts.texts(speed)
-            person_features = self.cache.prompt_features([texts], [base_null])[0]
+        for prompt, speed in zip(prompts, speeds, strict=True):
+            texts, base_null = prompt.texts(speed)
+            set_features = self.cache.prompt_features([texts], [base_null])[0]
             for part in [None, *variant_parts]:
                 mask = list(base_null)
                 if part is not None:
                     mask[PROMPT_KEYS.index(part)] = True
-                features.append(person_features)
+                features.append(set_features)
                 nulled.append(mask)
-            weights.append(guidance_weights(person.prompts, variant_parts))
+            weights.append(guidance_weights(prompt, variant_parts))
         text = torch.stack(features).to(self.device)
         null = torch.tensor(nulled, dtype=torch.bool, device=self.device)
         with torch.inference_mode():
@@ -252,10 +289,13 @@ class Lifter:
         options: LiftOptions,
     ) -> WindowBatch:
         """Every person's keypoints (gaps filled) cut into the model's windows and normalised, their
-        speeds resolved, and the prompt embeddings and guidance weights of every person."""
+        speeds resolved, each window's prompts (parts described from the person's other 3D where given),
+        and the prompt embeddings and guidance weights of every window."""
         width, height = image_size
         overlap = self.window // 4 if options.overlap is None else options.overlap
         pixels, plans, windows, rotations, owners = [], [], [], [], []
+        window_prompts: list[Prompts] = []
+        window_sources: list[dict[str, str]] = []
         for index, person in enumerate(people):
             filled = self._checked_keypoints(person.keypoints2d, index)
             pixels.append(filled)
@@ -266,16 +306,24 @@ class Lifter:
             if self.input_normalization == "person":
                 rotations.append(person_rotations(cut, K))
             owners.extend([index] * plan.count)
+            references = None if person.describe_from is None else plan.cut(np.asarray(person.describe_from))
+            for w in range(plan.count):
+                reference = None if references is None else references[w]
+                prompt, sources = with_described_parts(person.prompts, reference, fps, person.up)
+                window_prompts.append(prompt)
+                window_sources.append(sources)
         speeds = [
             p.prompts.speed if p.prompts.speed != "auto" else speed_from_keypoints(px, fps)
             for p, px in zip(people, pixels, strict=True)
         ]
-        embedding, weights = self.encode_prompts(people, speeds)
+        embedding, weights = self.encode_prompts(window_prompts, [speeds[o] for o in owners])
         return WindowBatch(
             people=people,
             pixels=pixels,
             plans=plans,
             speeds=speeds,
+            prompts=window_prompts,
+            sources=window_sources,
             keypoints=torch.from_numpy(np.concatenate(windows)).float().to(self.device),
             rotations=np.concatenate(rotations) if rotations else None,
             owners=torch.tensor(owners, device=self.device),
@@ -293,7 +341,8 @@ class Lifter:
         """
         variants = batch.weights.shape[1]
         owner = batch.owners
-        rows = (owner[:, None] * variants + torch.arange(variants, device=self.device)[None]).reshape(-1)
+        index = torch.arange(len(owner), device=self.device)
+        rows = (index[:, None] * variants + torch.arange(variants, device=self.device)[None]).reshape(-1)
         scheduler = DDIMScheduler(self.schedule, eta=options.eta)
         sampler = HypothesisSampler(self.model, scheduler)
         max_batch = options.max_batch or (32 if self.device.type == "cpu" else 1024)
@@ -310,7 +359,7 @@ class Lifter:
                 samples = sampler.sample(
                     batch.keypoints[chunk],
                     batch.embedding[rows.view(-1, variants)[chunk].reshape(-1)],
-                    batch.weights[owner[chunk]],
+                    batch.weights[chunk],
                     sampling,
                     generator,
                 )
@@ -338,16 +387,25 @@ class Lifter:
             # the network's pelvis drifts off the origin; the output contract is root-relative, and the
             # root's position comes from placement, not from the lifter
             hyps = hyps - hyps[:, :, :1]
-            first += plan.count
             pose = aggregation.aggregate(options.aggregation, hyps, filled, K, person.confidence)
-            texts, _ = person.prompts.texts(speed)
+            windows = range(first, first + plan.count)
+            first += plan.count
+            texts, sources = _summary_texts(
+                [batch.prompts[w] for w in windows], [batch.sources[w] for w in windows], speed
+            )
+            frames = len(filled)
             results.append(
                 LiftResult(
                     joints3d=pose,
                     uncertainty=aggregation.uncertainty(hyps),
                     root_translation=estimate_root_translation(pose, filled, K, person.confidence),
-                    texts=dict(zip(PROMPT_KEYS, texts, strict=True)),
+                    texts=texts,
                     hypotheses=hyps if options.return_hypotheses else None,
+                    sources=sources,
+                    window_texts=[
+                        (min(start, frames), min(start + plan.size, frames), _part_texts(batch.prompts[w]))
+                        for start, w in zip(plan.starts, windows, strict=True)
+                    ],
                 )
             )
         return results

@@ -67,6 +67,12 @@ class JobOptions(_Strict):
     parts: dict[PartName, PartOptions] = option(
         {}, "a body part's description and guidance strength", flag="--part"
     )
+    part_texts: Literal["auto", "none"] = option(
+        "auto",
+        "words for the parts you leave blank: auto describes them from MediaPipe's own 3D of each person, "
+        "window by window (with checkpoints trained to read such words); none leaves them blank",
+        label="Blank Parts",
+    )
     prompts_off: bool = option(False, "null every prompt: the model without text", label="Prompts Off")
     preset: PresetName = option(
         "balanced", "quality: how many hypotheses and denoising steps", label="Quality"

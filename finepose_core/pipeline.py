@@ -52,6 +52,8 @@ FPS_RANGE: Final = (1.0, 1000.0)
 # finds real people reliably when they fill a fair part of the image, and what it reports far smaller is
 # mostly furniture and clutter (a table's crossed feet in the office sample).
 MIN_PERSON_HEIGHT: Final = 0.1
+# MediaPipe's world landmarks keep the image's axes (y down): up is −y when the camera is about level.
+MEDIAPIPE_UP: Final = np.array([0.0, -1.0, 0.0])
 
 
 class PipelineError(RuntimeError):
@@ -307,9 +309,24 @@ class Pipeline:
         # a person re-found after a gap longer than the tracker bridges is lifted and placed run by run of
         # consecutive frames: no window of the lifter and no smoothing of the root spans the jump
         runs = [consecutive_runs(track.frames) for track in tracks]
+        detector_3d = [
+            _reference_poses(track, references)
+            if references is not None and track.detection is not None
+            else None
+            for track in tracks
+        ]
+        # the parts the user left without words are described from MediaPipe's own 3D, window by window,
+        # for checkpoints trained to read such words
+        describe = options.part_texts == "auto" and self.lifter.reads_descriptions
         people = [
-            PersonInput(track.keypoints2d[run], track.confidence2d[run], options.prompts)
-            for track, track_runs in zip(tracks, runs, strict=True)
+            PersonInput(
+                track.keypoints2d[run],
+                track.confidence2d[run],
+                options.prompts,
+                describe_from=reference[run] if describe and reference is not None else None,
+                up=MEDIAPIPE_UP,
+            )
+            for track, track_runs, reference in zip(tracks, runs, detector_3d, strict=True)
             for run in track_runs
         ]
         lifted_runs = self.lifter.lift_people(
@@ -321,26 +338,22 @@ class Pipeline:
 
         started = time.perf_counter()
         report("place", 0.0)
-        camera_joints, uncertainties, texts = [], [], []
+        camera_joints, uncertainties, lifted_by_track = [], [], []
         fusion = DepthFusionConfig(weight=options.mediapipe_depth)
         position = 0
-        for track, track_runs in zip(tracks, runs, strict=True):
+        for track, track_runs, reference in zip(tracks, runs, detector_3d, strict=True):
             parts = lifted_runs[position : position + len(track_runs)]
             position += len(track_runs)
-            reference = (
-                _reference_poses(track, references)
-                if references is not None and track.detection is not None and fusion.weight > 0
-                else None
-            )
-            camera_joints.append(_placed(track, track_runs, parts, reference, fusion, camera))
+            fused = reference if fusion.weight > 0 else None
+            camera_joints.append(_placed(track, track_runs, parts, fused, fusion, camera))
             uncertainties.append(np.concatenate([part.uncertainty for part in parts]))
-            texts.append(max(parts, key=lambda part: len(part.joints3d)).texts)
+            lifted_by_track.append(parts)
         floor = fit_floor(camera_joints, camera.fps, PlacementConfig())
         world_from_camera = floor.world_from_camera()
         results = [
-            self._person(track, uncertainty, joints, world_from_camera, frame_indices, text)
-            for track, uncertainty, joints, text in zip(
-                tracks, uncertainties, camera_joints, texts, strict=True
+            self._person(track, uncertainty, joints, world_from_camera, frame_indices, lifted, track_runs)
+            for track, uncertainty, joints, lifted, track_runs in zip(
+                tracks, uncertainties, camera_joints, lifted_by_track, runs, strict=True
             )
         ]
         report("place", 1.0)
@@ -401,17 +414,28 @@ class Pipeline:
         joints_camera: NDArray[np.float64],
         world_from_camera: NDArray[np.float64],
         frame_indices: list[int],
-        texts: dict[str, str],
+        lifted: list[LiftResult],
+        runs: list[slice],
     ) -> PersonResult:
+        longest = max(lifted, key=lambda part: len(part.joints3d))
+        frames = [frame_indices[f] for f in track.frames]
+        windows = []
+        for part, run in zip(lifted, runs, strict=True):
+            run_frames = frames[run]
+            for first, after, texts in part.window_texts:
+                span = [run_frames[first], run_frames[after - 1] + 1]
+                windows.append({"frames": span, **texts})
         return PersonResult(
             id=track.id,
-            frames=[frame_indices[f] for f in track.frames],
+            frames=frames,
             joints3d_camera=joints_camera,
             joints3d_world=to_world(joints_camera, world_from_camera),
             uncertainty=uncertainty,
             keypoints2d=track.keypoints2d,
             confidence2d=track.confidence2d,
-            prompts=texts,
+            prompts=longest.texts,
+            prompt_sources=longest.sources,
+            part_texts=windows,
         )
 
 

@@ -36,7 +36,13 @@ class PersonResult:
     uncertainty: NDArray[np.float64]  # [F, 17]
     keypoints2d: NDArray[np.float64]  # [F, 17, 2]
     confidence2d: NDArray[np.float64]  # [F, 17]
-    prompts: dict[str, str] = field(default_factory=dict)
+    prompts: dict[str, str] = field(
+        default_factory=dict
+    )  # the seven texts (described parts: the most frequent)
+    # where each part's words came from: "user", "auto" (described from MediaPipe's 3D) or "none"
+    prompt_sources: dict[str, str] = field(default_factory=dict)
+    # per window of the lifter: {"frames": [first, after the last] (video frame indices), part: words, …}
+    part_texts: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -102,6 +108,8 @@ class Result:
                     "keypoints2d": array(person.keypoints2d, 2),
                     "confidence2d": array(person.confidence2d, 3),
                     "prompts": person.prompts,
+                    "prompt_sources": person.prompt_sources,
+                    "part_texts": person.part_texts,
                 }
                 for person in self.people
             ],

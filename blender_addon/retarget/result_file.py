@@ -26,6 +26,10 @@ class PersonTrack:
     frames: list[int]  # video frame indices
     joints_world: Array  # [F, 17, 3] metres, z up
     joints_camera: Array  # [F, 17, 3]
+    # the words that conditioned each body part (head, body, arms, legs) and where they came from:
+    # "user", "auto" (described from the image) or "none"
+    part_texts: dict[str, str] = field(default_factory=dict)
+    part_sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def length(self) -> int:
@@ -63,6 +67,21 @@ def _array(value: Any, shape: tuple[int, ...], where: str) -> Array:
     return out
 
 
+PARTS = ("head", "body", "arms", "legs")
+
+
+def _part_words(prompts: Any) -> dict[str, str]:
+    """The words of each part's prompt text ("arms left arm down" → "left arm down"; the bare part name
+    → "")."""
+    if not isinstance(prompts, dict):
+        return {}
+    words = {}
+    for part in PARTS:
+        text = str(prompts.get(part, ""))
+        words[part] = text[len(part) :].strip() if text.startswith(part) else text.strip()
+    return words
+
+
 def parse_result(document: Any) -> LiftResult:
     if not isinstance(document, dict):
         raise ResultFileError("a result is a JSON object")
@@ -86,6 +105,8 @@ def parse_result(document: Any) -> LiftResult:
                     frames,
                     _array(person["joints3d_world"], (count, 17, 3), f"people[{index}].joints3d_world"),
                     _array(person["joints3d_camera"], (count, 17, 3), f"people[{index}].joints3d_camera"),
+                    part_texts=_part_words(person.get("prompts", {})),
+                    part_sources={str(k): str(v) for k, v in dict(person.get("prompt_sources", {})).items()},
                 )
             )
         return LiftResult(

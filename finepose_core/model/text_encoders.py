@@ -45,7 +45,7 @@ MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9d
 MINILM_ID = "minilm:all-MiniLM-L6-v2:53aa5117"
 # Texts are padded to a fixed length so that a text's features do not depend on what it is batched with;
 # long enough for a describer's part description.
-MINILM_MAX_TOKENS = 64
+MINILM_MAX_TOKENS = 48
 ENCODE_BATCH = 16  # texts per encoder call
 
 
