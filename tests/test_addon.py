@@ -20,7 +20,7 @@ import addon_utils  # noqa: E402
 from blender_addon import operators  # noqa: E402
 from blender_addon.client import ServerClient  # noqa: E402
 from blender_addon.job import LiftJob  # noqa: E402
-from blender_addon.properties import apply_options, server_options  # noqa: E402
+from blender_addon.properties import apply_options, parse_words, server_options  # noqa: E402
 from server.ports import free_port  # noqa: E402
 from tests.conftest import REPO_ROOT  # noqa: E402
 from tests.server_process import ServerProcess  # noqa: E402
@@ -50,6 +50,7 @@ def settings_for_sample(start: int = 10, end: int = 40, preset: str = "fast") ->
     settings.video_path = str(SAMPLE)
     settings.frame_start, settings.frame_end, settings.preset = start, end, preset
     settings.action = "walking"
+    settings.arms_text = "swinging"
     return settings
 
 
@@ -112,8 +113,18 @@ def test_lift_operator_end_to_end(server: ServerProcess, addon: Any) -> None:
     assert camera.data.background_images[0].clip.filepath.endswith("office_walk.mp4")
     scene = bpy.context.scene
     assert scene.frame_start >= 11 and scene.frame_end <= 40 and scene.render.resolution_x == 768
+    # the panel shows the words each person was lifted with (this checkpoint reads only bare part names,
+    # so the blank parts stay blank; the arms were given words)
+    words = parse_words(state.words)
+    assert {(part, source) for _, part, source, _ in words} >= {("arms", "user"), ("legs", "none")}
+    arms = next(w for _, part, _, w in words if part == "arms")
+    assert arms == "swinging"
     bpy.ops.ed.undo()  # one step undoes the whole lift
     assert not [o for o in bpy.data.objects if o.name.startswith("Person.")]
+    # "Use" puts a person's words back into the prompt fields, to correct one part and lift again
+    bpy.context.scene.finepose.arms_text = ""
+    assert bpy.ops.finepose.use_words(person=words[0][0]) == {"FINISHED"}
+    assert bpy.context.scene.finepose.arms_text == "swinging"
 
 
 def test_threaded_job_with_the_timer_poller_and_cancel(server: ServerProcess, addon: Any) -> None:

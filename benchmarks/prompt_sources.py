@@ -1,0 +1,120 @@
+"""What the prompts do, measured: the lifter on the held-out validation windows with each source of part text,
+and the arms' guidance strength swept with true words.
+
+    python benchmarks/prompt_sources.py [--checkpoint CKPT] [--data DIR] [--every N] [--json OUT]
+
+Sources (finepose_core/evaluate.py): none (every text nulled), action (the action and bare part words),
+truth (the describer's words for the ground truth: ORACLE TEXT, standing for a user who describes what they
+see), wrong (another window's words). The sweep lifts with the truth's arm words at strengths 0, 1, 1.5
+and 2 and reports the arms' error and how far the arms moved from strength 0 towards the truth. The windows
+come from `python scripts/export_validation_clips.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from finepose_core.assets import default_checkpoint_path
+from finepose_core.data.clip import Clip, load_dataset
+from finepose_core.evaluate import clip_prompts, evaluate
+from finepose_core.lifter import Lifter, LiftOptions
+from finepose_core.model.prompts import PartPrompt
+from finepose_core.options import QUALITY_PRESETS
+from finepose_core.skeleton import BODY_PARTS
+
+REPO = Path(__file__).resolve().parents[1]
+MODES = ("none", "action", "truth", "wrong")
+STRENGTHS = (0.0, 1.0, 1.5, 2.0)
+
+
+def strength_sweep(lifter: Lifter, clips: list[Clip], options: LiftOptions) -> list[dict[str, Any]]:
+    truth_prompts = clip_prompts(clips, "truth")
+    arms = list(BODY_PARTS["arms"])
+    poses: dict[float, list[NDArray[np.float64]]] = {}
+    for strength in STRENGTHS:
+        poses[strength] = []
+        for clip, prompts in zip(clips, truth_prompts, strict=True):
+            words = prompts.part("arms").description
+            parts = {**prompts.parts, "arms": PartPrompt(words, strength)}
+            lifted = lifter.lift(
+                clip.keypoints2d, clip.K, clip.image_size, clip.confidence2d, replace(prompts, parts=parts),
+                clip.fps, options,
+            )  # fmt: skip
+            poses[strength].append(lifted.joints3d)
+    rows = []
+    truths = [c.joints3d - c.joints3d[:, :1] for c in clips if c.joints3d is not None]
+    for strength in STRENGTHS:
+        error = np.concatenate(
+            [
+                np.linalg.norm(p[:, arms] - t[:, arms], axis=-1).ravel()
+                for p, t in zip(poses[strength], truths, strict=True)
+            ]
+        )
+        # towards the words: the share of the strength-0 arm error that this strength removed
+        base = np.concatenate(
+            [
+                np.linalg.norm(p[:, arms] - t[:, arms], axis=-1).ravel()
+                for p, t in zip(poses[0.0], truths, strict=True)
+            ]
+        )
+        rows.append(
+            {
+                "strength": strength,
+                "arms_mpjpe_mm": round(1000 * float(error.mean()), 1),
+                "closer_than_strength_0_mm": round(1000 * float(base.mean() - error.mean()), 1),
+            }
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--data", type=Path, default=REPO / "runs/val_clips/exact")
+    parser.add_argument("--preset", default="balanced", choices=list(QUALITY_PRESETS))
+    parser.add_argument("--every", type=int, default=1, help="use every n-th window (a quicker estimate)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    if not args.data.exists():
+        print(
+            f"error: {args.data} not found: run `python scripts/export_validation_clips.py`", file=sys.stderr
+        )
+        return 1
+    preset = QUALITY_PRESETS[args.preset]
+    options = LiftOptions(hypotheses=preset.hypotheses, steps=preset.steps, flip=preset.flip)
+    lifter = Lifter.from_checkpoint(args.checkpoint or default_checkpoint_path(), device="cpu")
+    clips = load_dataset(args.data)[:: max(1, args.every)]
+    sources = {}
+    for mode in MODES:
+        summary = evaluate(lifter, clips, options, prompts=clip_prompts(clips, mode), label=mode)
+        sources[mode] = {key: summary[key] for key in ("mpjpe_mm", "p_mpjpe_mm", "mpjve_mm")}
+        print(f"{mode:<7} MPJPE {summary['mpjpe_mm']:6.1f}  P-MPJPE {summary['p_mpjpe_mm']:6.1f}", flush=True)
+    sweep = strength_sweep(lifter, clips, options)
+    for row in sweep:
+        print(f"arms strength {row['strength']}: arms MPJPE {row['arms_mpjpe_mm']} mm "
+              f"({row['closer_than_strength_0_mm']:+} mm against strength 0)")  # fmt: skip
+    report = {
+        "checkpoint": lifter.name,
+        "sha256": lifter.sha256,
+        "data": str(args.data),
+        "windows": len(clips),
+        "preset": args.preset,
+        "sources": sources,
+        "arms_strength": sweep,
+    }
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
