@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from finepose_core.devices import add_device_flag
+from finepose_core.model.prompts import PART_KEYS
 from finepose_core.option_flags import add_flags, given_options
 from finepose_core.option_specs import describe_errors, option_specs
 from finepose_core.options import JobOptions
@@ -67,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def words_summary(prompts: dict[str, str], sources: dict[str, str]) -> str:
+    """One line of a person's part words and their sources: "arms [auto] left arm down, …; legs [none]"."""
+    pieces = []
+    for part in PART_KEYS:
+        words = prompts.get(part, part).removeprefix(part).strip()
+        pieces.append(f"{part} [{sources.get(part, 'none')}]" + (f" {words}" if words else ""))
+    return "; ".join(pieces)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -102,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(result.people)} people, {person_frames} person-frames in {processed} frames; "
         f"{stages}; total {total:.1f}s → {args.output}"
     )
+    for person in result.people:  # the words each person was lifted with, to correct and lift again
+        print(f"person {person.id}: " + words_summary(person.prompts, person.prompt_sources))
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return 0

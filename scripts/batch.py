@@ -221,6 +221,8 @@ def process(
                 frame,
             )
         )
+    for person in result.people:  # the words each person was lifted with, to correct and lift again
+        print(f"  person {person.id}: {person.words_line()}", flush=True)
     people = ", ".join(summary.armatures)
     first, last = summary.frame_range
     message = f"{people}: frames {first}–{last}" + "".join(f"; {w}" for w in summary.warnings)

@@ -5,6 +5,7 @@ result JSON (retargeting fidelity) and with the clip's exact ground truth (accur
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -175,10 +176,15 @@ def test_retarget_onto_a_rig_from_a_blend_with_exports_and_a_video_preview(tmp_p
     run = batch(
         ["--video", str(REPO_ROOT / "samples/office_walk.mp4"), "--out", str(out),
          "--rig", f"{rig_file}:Hero", "--map", "mixamo", "--preset", "fast", "--start", "20", "--end", "40",
+         "--part", "arms=swinging",
          "--export-fbx", str(tmp_path / "fbx"), "--export-bvh", str(tmp_path / "bvh"),
          "--preview", str(tmp_path / "preview.mp4")]
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    # the words each person was lifted with are reported (the default checkpoint reads bare part names only)
+    assert re.search(
+        r"person \d+: head \[none\]; body \[none\]; arms \[user\] swinging; legs \[none\]", run.stdout
+    )
     assert (tmp_path / "fbx/office_walk/Hero.fbx").stat().st_size > 10_000
     assert (tmp_path / "bvh/office_walk/Hero.bvh").read_text().startswith("HIERARCHY")
     assert (tmp_path / "preview.mp4").stat().st_size > 10_000

@@ -173,6 +173,8 @@ def test_cli_summary_and_errors(tiny_checkpoint: Path, tmp_path: Path) -> None:
     for chatter in ("TensorFlow Lite", "W0000", "Read-only tensor", "InitGoogle"):
         assert chatter not in ok.stderr, ok.stderr
     assert "1 people" in ok.stdout and "detect" in ok.stdout and (tmp_path / "r.npz").is_file()
+    # the words each person was lifted with, and where they came from
+    assert "arms [user] swinging" in ok.stdout and "legs [none]" in ok.stdout
     document = json.loads((tmp_path / "r.json").read_text())
     assert document["prompts"]["parts"]["arms"] == {"description": "swinging", "strength": 1.5}
     assert document["people"][0]["prompts"]["arms"] == "arms swinging"

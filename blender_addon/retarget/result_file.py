@@ -35,6 +35,14 @@ class PersonTrack:
     def length(self) -> int:
         return len(self.frames)
 
+    def words_line(self) -> str:
+        """"arms [auto] left arm down, …; legs [none]": the words each part was lifted with."""
+        pieces = []
+        for part in PARTS:
+            words = self.part_texts.get(part, "")
+            pieces.append(f"{part} [{self.part_sources.get(part, 'none')}]" + (f" {words}" if words else ""))
+        return "; ".join(pieces)
+
 
 @dataclass
 class LiftResult:
