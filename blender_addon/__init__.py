@@ -21,7 +21,7 @@ def register() -> None:
     properties.register()
     for cls in CLASSES:
         bpy.utils.register_class(cls)
-    atexit.register(operators.LOCAL_SERVER.stop)  # a server started by this session ends with Blender
+    atexit.register(operators.LOCAL_SERVER.stop)  # a server this Blender started ends with it
 
 
 def unregister() -> None:
