@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import bpy
 
 from .properties import PARTS, parse_words
+
+WORDS_WIDTH = 44  # characters per line of a person's words in the panel
 
 
 class VIEW3D_PT_finepose_lift(bpy.types.Panel):
@@ -87,8 +90,11 @@ class VIEW3D_PT_finepose_lift(bpy.types.Panel):
             header.label(text=f"Person {person}")
             header.operator("finepose.use_words", text="Use", icon="PASTEDOWN").person = person
             for _, part, source, words in (row for row in rows if row[0] == person):
-                shown = words or "(no words)"
-                box.label(text=f"{part.capitalize()} [{source}]: {shown}")
+                # the sidebar is narrow and a label does not wrap: one label per line of words
+                lines = textwrap.wrap(words, WORDS_WIDTH) or ["(no words)"]
+                box.label(text=f"{part.capitalize()} [{source}]: {lines[0]}")
+                for line in lines[1:]:
+                    box.label(text=f"    {line}")
 
 
 CLASSES = (VIEW3D_PT_finepose_lift,)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy", reason="the bpy wheel is installed by `make setup` (extra 'dev')")
@@ -224,3 +225,46 @@ def test_the_compatibility_check_script_passes_with_this_blender() -> None:
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "Blender 5.0.1; keyframes through slotted actions" in run.stdout and run.stdout.count(": ok") == 4
+
+
+class RecordingLayout:
+    """Blender builds UI layouts only while it draws a window, which background mode never does, so the
+    panel's drawing of the words is checked against this stand-in that records the labels and buttons."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def box(self) -> RecordingLayout:
+        return self
+
+    def row(self) -> RecordingLayout:
+        return self
+
+    def label(self, text: str = "", icon: str = "") -> None:
+        self.lines.append(text)
+
+    def operator(self, name: str, text: str = "", icon: str = "") -> Any:
+        self.lines.append(f"<{name}>")
+        return type("Props", (), {})()
+
+
+def test_the_panel_lists_each_persons_words_wrapped(addon: Any) -> None:
+    from blender_addon.panel import WORDS_WIDTH, VIEW3D_PT_finepose_lift
+    from blender_addon.properties import words_lines
+    from blender_addon.retarget.result_file import PersonTrack
+
+    words = "left arm raised above the head, left elbow straight, right arm down, hands together"
+    person = PersonTrack(
+        3, [0], np.zeros((1, 17, 3)), np.zeros((1, 17, 3)), {"arms": words}, {"arms": "auto"}
+    )
+    state = bpy.context.window_manager.finepose_job
+    state.words = words_lines([person])
+    lines: list[str] = []
+    VIEW3D_PT_finepose_lift.draw_words(RecordingLayout(lines), state)
+    assert lines[:3] == ["Words Used", "Person 3", "<finepose.use_words>"]
+    assert "Head [none]: (no words)" in lines and lines[
+        lines.index("Head [none]: (no words)") + 2
+    ].startswith("Arms [auto]: left arm")
+    shown = [line for line in lines if line.startswith(("Arms", "    "))]
+    assert " ".join(line.split(": ", 1)[-1].strip() for line in shown) == words  # nothing lost in wrapping
+    assert all(len(line) <= WORDS_WIDTH + len("Arms [auto]: ") for line in shown) and len(shown) > 1
