@@ -36,7 +36,7 @@ class PersonTrack:
         return len(self.frames)
 
     def words_line(self) -> str:
-        """"arms [auto] left arm down, …; legs [none]": the words each part was lifted with."""
+        """ "arms [auto] left arm down, …; legs [none]": the words each part was lifted with."""
         pieces = []
         for part in PARTS:
             words = self.part_texts.get(part, "")
