@@ -8,7 +8,8 @@
 Sequences of any length are cut into overlapping windows of the model's N frames and blended back; all
 windows of all people, all hypotheses, prompt variants and mirrored copies run batched, in groups of about
 `max_batch` network sequences (progress is reported and a cancellation honoured between groups).
-Prompt embeddings are computed once per lift (the text features once per distinct text, ever).
+Prompt embeddings are computed once per distinct prompt set of a lift (a person's windows share one unless
+their parts are described window by window), the text features once per distinct text, ever.
 """
 
 from __future__ import annotations
@@ -128,9 +129,9 @@ class WindowBatch:
     sources: list[dict[str, str]]  # per window: where each part's words came from
     keypoints: torch.Tensor  # [W_all, N, 17, 2] normalised model input of every window
     rotations: NDArray[np.float64] | None  # [W_all, N, 3, 3] virtual-camera rotations ("person" input)
-    owners: torch.Tensor  # [W_all] the person each window belongs to
-    embedding: PromptEmbedding  # [W_all·V] prompt embeddings, window-major
-    weights: torch.Tensor  # [W_all, V, 17] guidance weights
+    prompt_sets: torch.Tensor  # [W_all] each window's distinct prompt set
+    embedding: PromptEmbedding  # [S·V] prompt embeddings of the distinct sets, set-major
+    weights: torch.Tensor  # [S, V, 17] guidance weights
 
 
 def _part_texts(prompts: Prompts) -> dict[str, str]:
@@ -141,10 +142,8 @@ def _summary_texts(
     prompts: list[Prompts], sources: list[dict[str, str]], speed: str
 ) -> tuple[dict[str, str], dict[str, str]]:
     """A person's seven texts and each part's source over their windows: per text the most frequent."""
-    texts: dict[str, str] = {}
-    for k, key in enumerate(PROMPT_KEYS):
-        counts = Counter(p.texts(speed)[0][k] for p in prompts)
-        texts[key] = counts.most_common(1)[0][0]
+    all_texts = [p.texts(speed)[0] for p in prompts]
+    texts = {key: Counter(t[k] for t in all_texts).most_common(1)[0][0] for k, key in enumerate(PROMPT_KEYS)}
     summary = {part: Counter(s[part] for s in sources).most_common(1)[0][0] for part in PART_KEYS}
     return texts, summary
 
@@ -316,7 +315,20 @@ class Lifter:
             p.prompts.speed if p.prompts.speed != "auto" else speed_from_keypoints(px, fps)
             for p, px in zip(people, pixels, strict=True)
         ]
-        embedding, weights = self.encode_prompts(window_prompts, [speeds[o] for o in owners])
+        # one embedding per distinct prompt set: windows that share their texts, nulls and strengths share it
+        distinct: dict[tuple[Any, ...], int] = {}
+        set_prompts: list[Prompts] = []
+        set_speeds: list[str] = []
+        window_sets: list[int] = []
+        for prompt, owner in zip(window_prompts, owners, strict=True):
+            texts, nulled = prompt.texts(speeds[owner])
+            key = (*texts, *nulled, *(prompt.part(part).strength for part in PART_KEYS))
+            if key not in distinct:
+                distinct[key] = len(set_prompts)
+                set_prompts.append(prompt)
+                set_speeds.append(speeds[owner])
+            window_sets.append(distinct[key])
+        embedding, weights = self.encode_prompts(set_prompts, set_speeds)
         return WindowBatch(
             people=people,
             pixels=pixels,
@@ -326,7 +338,7 @@ class Lifter:
             sources=window_sources,
             keypoints=torch.from_numpy(np.concatenate(windows)).float().to(self.device),
             rotations=np.concatenate(rotations) if rotations else None,
-            owners=torch.tensor(owners, device=self.device),
+            prompt_sets=torch.tensor(window_sets, device=self.device),
             embedding=embedding,
             weights=weights,
         )
@@ -340,9 +352,8 @@ class Lifter:
         callback raises) at a group boundary; one group holds about `max_batch` network sequences.
         """
         variants = batch.weights.shape[1]
-        owner = batch.owners
-        index = torch.arange(len(owner), device=self.device)
-        rows = (index[:, None] * variants + torch.arange(variants, device=self.device)[None]).reshape(-1)
+        sets = batch.prompt_sets
+        rows = (sets[:, None] * variants + torch.arange(variants, device=self.device)[None]).reshape(-1)
         scheduler = DDIMScheduler(self.schedule, eta=options.eta)
         sampler = HypothesisSampler(self.model, scheduler)
         max_batch = options.max_batch or (32 if self.device.type == "cpu" else 1024)
@@ -351,7 +362,7 @@ class Lifter:
         per_window = options.hypotheses * variants * (2 if options.flip else 1)
         group = max(1, max_batch // per_window)
         report = progress or (lambda fraction: None)
-        total = len(owner)
+        total = len(sets)
         parts = []
         for start in range(0, total, group):
             chunk = slice(start, start + group)
@@ -359,7 +370,7 @@ class Lifter:
                 samples = sampler.sample(
                     batch.keypoints[chunk],
                     batch.embedding[rows.view(-1, variants)[chunk].reshape(-1)],
-                    batch.weights[chunk],
+                    batch.weights[sets[chunk]],
                     sampling,
                     generator,
                 )

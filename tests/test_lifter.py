@@ -75,6 +75,25 @@ def test_prompt_features_and_embeddings_are_computed_once_per_lift() -> None:
     assert "arms punching" in encoder.texts
 
 
+def test_windows_that_share_their_prompts_share_one_embedding() -> None:
+    """A person's windows all carry the person's prompts: one embedding (per guidance variant) serves them
+    all; only windows whose words differ get their own."""
+    lifter = _lifter()
+    rows: list[int] = []
+    lifter.model.prompt_learner.register_forward_hook(lambda module, args, out: rows.append(args[0].shape[0]))
+    prompts = Prompts(action="boxing", parts={"arms": PartPrompt("punching", 1.5)})
+    options = LiftOptions(hypotheses=2, steps=1)
+    batch = lifter.prepare([PersonInput(_keypoints(40), prompts=prompts)], K, SIZE, 30.0, options)
+    assert len(batch.prompt_sets) >= 4 and set(batch.prompt_sets.tolist()) == {0}
+    assert rows == [2]  # one set × (full, arms off) variants, not one per window
+    two = [PersonInput(_keypoints(40), prompts=prompts), PersonInput(_keypoints(30, 1), prompts=prompts)]
+    assert set(lifter.prepare(two, K, SIZE, 30.0, options).prompt_sets.tolist()) == {0}
+    other = Prompts(action="boxing", parts={"arms": PartPrompt("guarding", 1.5)})
+    mixed = [PersonInput(_keypoints(40), prompts=prompts), PersonInput(_keypoints(30, 1), prompts=other)]
+    sets = lifter.prepare(mixed, K, SIZE, 30.0, options).prompt_sets.tolist()
+    assert sorted(set(sets)) == [0, 1] and rows[-1] == 4
+
+
 def test_several_people_in_one_batch() -> None:
     lifter = _lifter()
     calls: list[int] = []
