@@ -359,8 +359,10 @@ class Lifter:
         max_batch = options.max_batch or (32 if self.device.type == "cpu" else 1024)
         sampling = SamplingOptions(options.hypotheses, options.steps, options.flip, max_batch)
         generator = torch.Generator().manual_seed(options.seed)
-        per_window = options.hypotheses * variants * (2 if options.flip else 1)
-        group = max(1, max_batch // per_window)
+        # Groups are sized without the prompt variants (the sampler chunks its network calls to max_batch
+        # anyway), so that a window draws the same noise whatever the guidance strengths: a strength sweep
+        # then compares the strengths, not different draws.
+        group = max(1, max_batch // (options.hypotheses * (2 if options.flip else 1)))
         report = progress or (lambda fraction: None)
         total = len(sets)
         parts = []

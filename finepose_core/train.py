@@ -27,7 +27,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import torch
@@ -101,6 +101,10 @@ class TrainConfig:
     lr_schedule: str = "cosine"  # cosine | exponential (× lr_decay per epoch, the paper's)
     lr_decay: float = 0.993
     grad_clip: float = 1.0
+    # learning rate of everything outside the text pathway (prompt learner, prompt-pose cross-attention,
+    # PTS) relative to `lr`: below 1 when fine-tuning a model to read new texts, so that the pathway
+    # learns at full rate while the pose network it feeds is kept close to its trained weights
+    backbone_lr_scale: float = 1.0
     flip_probability: float = 0.5
     prompt_dropout: float = 0.1  # each text nulled independently, on top of the part texts' own nulls
     # Part texts per window: the describer's words for the window's ground truth (finepose_core/captions.py)
@@ -155,14 +159,21 @@ class Batch:
 
 
 def window_texts(
-    window: Window, config: TrainConfig, rng: np.random.Generator | None, flipped: bool = False
+    window: Window,
+    config: TrainConfig,
+    rng: np.random.Generator | None,
+    flipped: bool = False,
+    described: bool = False,
 ) -> tuple[list[str], list[bool]]:
     """The seven texts of a window and which are nulled. Without `rng` (validation): the action and the
-    bare part words. With it, each part's text is the describer's words for the window's true 3D (mirrored
-    when the window is), the bare part word or nothing, by the config's shares; and now and then every
-    text is nulled."""
+    bare part words, or with `described` the describer's canonical words for every part. With it, each
+    part's text is the describer's words for the window's true 3D (mirrored when the window is), the bare
+    part word or nothing, by the config's shares; and now and then every text is nulled."""
     speed = speed_from_keypoints(window.exact2d, config.fps)
     if rng is None:
+        if described:
+            canonical = describe(window.joints3d, config.fps, window.up)
+            return Prompts(action=window.action, parts=dict(canonical.parts)).texts(speed)
         return Prompts(action=window.action).texts(speed)
     if rng.random() < config.prompt_all_null:
         texts, _ = Prompts(action=window.action).texts(speed)
@@ -190,7 +201,11 @@ def window_texts(
 
 
 def make_batch(
-    windows: list[Window], config: TrainConfig, rng: np.random.Generator | None, device: torch.device
+    windows: list[Window],
+    config: TrainConfig,
+    rng: np.random.Generator | None,
+    device: torch.device,
+    described: bool = False,
 ) -> Batch:
     clean, keypoints, texts, nulled = [], [], [], []
     for window in windows:
@@ -200,7 +215,7 @@ def make_batch(
         if config.input_normalization == "person":  # the target as the virtual camera sees it
             y = to_virtual(y, person_rotations(window.keypoints2d, window.K))
         flipped = rng is not None and rng.random() < config.flip_probability
-        sample_texts, sample_null = window_texts(window, config, rng, flipped)
+        sample_texts, sample_null = window_texts(window, config, rng, flipped, described)
         if not config.use_prompts:
             sample_null = [True] * len(PROMPT_KEYS)
         if flipped:
@@ -279,6 +294,21 @@ def validation_windows(
     }
 
 
+TEXT_PATHWAY: Final = ("prompt_learner.", "cross_norm.", "cross_attention.", "stylization.")
+
+
+def parameter_groups(model: nn.Module, backbone_lr_scale: float) -> list[dict[str, Any]]:
+    """The optimiser's groups: the text pathway at the full learning rate, the rest scaled."""
+    text: list[nn.Parameter] = []
+    backbone: list[nn.Parameter] = []
+    for name, parameter in model.named_parameters():
+        (text if name.startswith(TEXT_PATHWAY) else backbone).append(parameter)
+    return [
+        {"params": text, "lr_scale": 1.0},
+        {"params": backbone, "lr_scale": backbone_lr_scale},
+    ]
+
+
 def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
     if step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
@@ -331,7 +361,9 @@ class Trainer:
         self.steps_per_epoch = max(self.sampler.total_frames // (model_config.frames // 4) // config.batch, 1)
         self.schedule = NoiseSchedule.cosine()
         self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+            parameter_groups(self.model, config.backbone_lr_scale),
+            lr=config.lr,
+            weight_decay=config.weight_decay,
         )
         self.network: nn.Module = self.model
         if self.world > 1:
@@ -427,7 +459,7 @@ class Trainer:
         batch = self._batch(self.step)
         lr = learning_rate(self.config, self.step, self.steps_per_epoch)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group["lr_scale"]
         self.network.train()
         features = self.text_features(batch)
         nulled = prompt_dropout(batch.nulled, self.config.prompt_dropout, self.generator)
@@ -446,20 +478,28 @@ class Trainer:
 
     @torch.inference_mode()
     def validate(self) -> dict[str, Any]:
-        """MPJPE and P-MPJPE (mm) of one-hypothesis, two-step sampling on the validation windows."""
+        """MPJPE and P-MPJPE (mm) of one-hypothesis, two-step sampling on the validation windows, with the
+        bare part words and (for models trained with them) the describer's words for the true pose; the
+        score that chooses the checkpoint is the mean over the texts of the detector-like windows' MPJPE."""
         self.model.eval()
         sampler = HypothesisSampler(self.model, DDIMScheduler(self.schedule))
         results: dict[str, Any] = {}
+        texts = {"": False, "described_": True} if self.config.described_parts > 0 else {"": False}
         for kind, windows in self.validation.items():
-            batch = make_batch(windows, self.config, None, self.device)
-            prompt = self.model.encode_prompts(self.text_features(batch), batch.nulled)
-            weights = torch.ones(len(windows), 1, 17, device=self.device)
-            generator = torch.Generator().manual_seed(0)
-            predicted = sampler.sample(batch.keypoints, prompt, weights, SamplingOptions(1, 2), generator)[0]
-            pred = predicted.cpu().numpy().reshape(-1, 17, 3)
-            truth = batch.clean.cpu().numpy().reshape(-1, 17, 3)
-            results[f"{kind}_mpjpe_mm"] = round(1000 * metrics.mpjpe(pred, truth), 2)
-            results[f"{kind}_p_mpjpe_mm"] = round(1000 * metrics.p_mpjpe(pred, truth), 2)
+            for label, described in texts.items():
+                batch = make_batch(windows, self.config, None, self.device, described)
+                prompt = self.model.encode_prompts(self.text_features(batch), batch.nulled)
+                weights = torch.ones(len(windows), 1, 17, device=self.device)
+                generator = torch.Generator().manual_seed(0)
+                options = SamplingOptions(1, 2)
+                predicted = sampler.sample(batch.keypoints, prompt, weights, options, generator)[0]
+                pred = predicted.cpu().numpy().reshape(-1, 17, 3)
+                truth = batch.clean.cpu().numpy().reshape(-1, 17, 3)
+                results[f"{kind}_{label}mpjpe_mm"] = round(1000 * metrics.mpjpe(pred, truth), 2)
+                results[f"{kind}_{label}p_mpjpe_mm"] = round(1000 * metrics.p_mpjpe(pred, truth), 2)
+        if "noisy" in self.validation:
+            scores = [results[f"noisy_{label}mpjpe_mm"] for label in texts]
+            results["score_mm"] = round(sum(scores) / len(scores), 2)
         return results
 
     def run(self) -> dict[str, Any]:
@@ -490,7 +530,7 @@ class Trainer:
                 )
                 if self.validation and (self.step % config.validate_every == 0 or finished or out_of_time):
                     last_validation = self.validate()
-                    score = last_validation["noisy_mpjpe_mm"]
+                    score = last_validation["score_mm"]
                     if score < self.best:
                         self.best = score
                         self.save("best", {**last_validation, "step": self.step})
@@ -506,7 +546,7 @@ class Trainer:
         progress.close()
         return {
             "steps": self.step,
-            "best_noisy_mpjpe_mm": self.best,
+            "best_score_mm": self.best,
             "last_validation": last_validation,
             "minutes": round((time.monotonic() - started) / 60, 1),
         }
@@ -532,6 +572,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         "init": args.init,
         "text_encoder": args.text_encoder,
         "pose_perturbation": args.pose_perturbation,
+        "backbone_lr_scale": args.backbone_lr_scale,
     }
     values = {key: value for key, value in overrides.items() if value is not None}
     if args.val_subjects is not None:
@@ -574,6 +615,12 @@ def main(argv: list[str] | None = None) -> int:
         "--pose-perturbation",
         type=float,
         help="chance that a training window's joints are bent by random smooth rotations (default 0)",
+    )
+    parser.add_argument(
+        "--backbone-lr-scale",
+        type=float,
+        help="learning rate outside the text pathway relative to --lr (default 1; below 1 to teach a "
+        "trained model new texts while keeping its pose network close)",
     )
     parser.add_argument("--no-prompts", action="store_true", help="train the paper's w/o Prompt variant")
     add_device_flag(parser)

@@ -81,3 +81,29 @@ def test_shares_of_described_bare_nulled_and_fully_nulled() -> None:
     assert abs(described_share - 0.6 * 3 / 4) < 0.03 and abs(parts["null"] / counted - 0.1) < 0.02
     validation, nulled = window_texts(sample, replace(config, prompt_all_null=1.0), None)
     assert validation[ARMS] == "arms" and not any(nulled[k] for k in (0, 2))  # no randomness there
+
+
+def test_validation_texts_are_bare_or_the_canonical_description() -> None:
+    """The trainer's check runs with the bare part words and with the describer's canonical words for the
+    true pose, the same every time (it chooses the checkpoint)."""
+    config = TrainConfig()
+    sample = window(OVERHEAD, 7)
+    bare, _ = window_texts(sample, config, None)
+    described, nulled = window_texts(sample, config, None, described=True)
+    again, _ = window_texts(sample, config, None, described=True)
+    assert bare[ARMS] == "arms" and described == again and not any(nulled)
+    assert described[ARMS].startswith("arms ") and "above the head" in described[ARMS]
+
+
+def test_the_text_pathway_can_learn_faster_than_the_pose_network() -> None:
+    from finepose_core.model.denoiser import FinePoseDenoiser, preset
+    from finepose_core.train import parameter_groups
+
+    model = FinePoseDenoiser(preset("small"))
+    text, backbone = parameter_groups(model, 0.2)
+    names = {id(p): n for n, p in model.named_parameters()}
+    text_names = {names[id(p)].split(".")[0] for p in text["params"]}
+    assert text_names == {"prompt_learner", "cross_norm", "cross_attention", "stylization"}
+    assert text["lr_scale"] == 1.0 and backbone["lr_scale"] == 0.2
+    assert len(text["params"]) + len(backbone["params"]) == len(list(model.parameters()))
+    assert not any(names[id(p)].startswith("prompt_learner") for p in backbone["params"])
