@@ -186,9 +186,9 @@ def window_texts(
             joints = mirror(torch.from_numpy(joints)).numpy()
             up = None if up is None else up * np.array([-1.0, 1.0, 1.0])
         seed = int(rng.integers(config.phrasings)) if config.phrasings > 0 else None
-        described = describe(joints, config.fps, up, seed=seed)
+        words = describe(joints, config.fps, up, seed=seed)
         parts = {
-            p: described.part(p)
+            p: words.part(p)
             for p, c in zip(PART_KEYS, choices, strict=True)
             if c < config.described_parts
         }
