@@ -6,8 +6,9 @@ and the arms' guidance strength swept with true words.
 Sources (finepose_core/evaluate.py): none (every text nulled), action (the action and bare part words),
 truth (the describer's words for the ground truth: ORACLE TEXT, standing for a user who describes what they
 see), wrong (another window's words). The sweep lifts with the truth's arm words at strengths 0, 1, 1.5
-and 2 and reports the arms' error and how far the arms moved from strength 0 towards the truth. The windows
-come from `python scripts/export_validation_clips.py`.
+and 2 and reports the arms' error, how far the arms moved from strength 0 towards the truth, and how often
+the lifted arms say what the words say (the describer's arm categories of the lifted pose against the
+truth's, per frame and attribute). The windows come from `python scripts/export_validation_clips.py`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from finepose_core.assets import default_checkpoint_path
+from finepose_core.captions import estimate_up, measure
 from finepose_core.data.clip import Clip, load_dataset
 from finepose_core.evaluate import clip_prompts, evaluate
 from finepose_core.lifter import Lifter, LiftOptions
@@ -33,6 +35,22 @@ from finepose_core.skeleton import BODY_PARTS
 REPO = Path(__file__).resolve().parents[1]
 MODES = ("none", "action", "truth", "wrong")
 STRENGTHS = (0.0, 1.0, 1.5, 2.0)
+
+
+ARM_FACTS = tuple(f"{side} {what}" for side in ("right", "left") for what in ("arm", "arm direction", "elbow"))
+
+
+def arm_agreement(poses: list[NDArray[np.float64]], truths: list[NDArray[np.float64]]) -> float:
+    """Per cent of frames × arm attributes (height, direction, elbow) where the describer puts the lifted pose
+    in the truth's category; both measured in the truth's up, so only the arms' shape counts."""
+    same = total = 0
+    for pose, truth in zip(poses, truths, strict=True):
+        up = estimate_up(truth)
+        lifted, true = measure(pose, up).values, measure(truth, up).values
+        for key in ARM_FACTS:
+            same += sum(a == b for a, b in zip(lifted[key], true[key], strict=True))
+            total += len(true[key])
+    return 100.0 * same / max(total, 1)
 
 
 def strength_sweep(lifter: Lifter, clips: list[Clip], options: LiftOptions) -> list[dict[str, Any]]:
@@ -70,6 +88,7 @@ def strength_sweep(lifter: Lifter, clips: list[Clip], options: LiftOptions) -> l
                 "strength": strength,
                 "arms_mpjpe_mm": round(1000 * float(error.mean()), 1),
                 "closer_than_strength_0_mm": round(1000 * float(base.mean() - error.mean()), 1),
+                "arm_words_agree_pct": round(arm_agreement(poses[strength], truths), 1),
             }
         )
     return rows
@@ -100,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     sweep = strength_sweep(lifter, clips, options)
     for row in sweep:
         print(f"arms strength {row['strength']}: arms MPJPE {row['arms_mpjpe_mm']} mm "
-              f"({row['closer_than_strength_0_mm']:+} mm against strength 0)")  # fmt: skip
+              f"({row['closer_than_strength_0_mm']:+} mm against strength 0), "
+              f"arm words agree {row['arm_words_agree_pct']} %")  # fmt: skip
     report = {
         "checkpoint": lifter.name,
         "sha256": lifter.sha256,
