@@ -37,7 +37,9 @@ MODES = ("none", "action", "truth", "wrong")
 STRENGTHS = (0.0, 1.0, 1.5, 2.0)
 
 
-ARM_FACTS = tuple(f"{side} {what}" for side in ("right", "left") for what in ("arm", "arm direction", "elbow"))
+ARM_FACTS = tuple(
+    f"{side} {what}" for side in ("right", "left") for what in ("arm", "arm direction", "elbow")
+)
 
 
 def arm_agreement(poses: list[NDArray[np.float64]], truths: list[NDArray[np.float64]]) -> float:
