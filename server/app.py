@@ -14,8 +14,9 @@ from fastapi.openapi.utils import get_openapi
 
 from finepose_core.pipeline import Pipeline
 from server import __version__
-from server.config import ServerConfig
+from server.config import ServerConfig, is_wildcard
 from server.errors import install_error_handlers
+from server.guard import RequestGuard
 from server.jobs import JobManager, Retention
 from server.routes import info, jobs
 from server.schemas import KeypointsJobRequest, ModelDescription
@@ -43,6 +44,13 @@ def create_app(config: ServerConfig, pipeline: Pipeline) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.server = state
+    app.add_middleware(
+        RequestGuard,
+        hosts=config.allowed_hosts,
+        port=config.port,
+        check_host=not is_wildcard(config.host),  # on every address: the token guards it (required there)
+        token=config.token,
+    )
     install_error_handlers(app)
     app.include_router(info.router)
     app.include_router(jobs.router)

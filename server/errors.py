@@ -17,15 +17,18 @@ log = logging.getLogger(__name__)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
+    403: {"model": ErrorBody, "description": "a Host or Origin this server does not answer to"},
     404: {"model": ErrorBody, "description": "no such job"},
 }
 SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "malformed multipart body or missing video"},
     401: ERRORS[401],
-    413: {"model": ErrorBody, "description": "over the upload size limit"},
+    403: ERRORS[403],
+    413: {"model": ErrorBody, "description": "over a limit: upload size, frame size, frames per job"},
     415: {"model": ErrorBody, "description": "not a video, or an unsupported content type"},
     422: {"model": ErrorBody, "description": "invalid options: which field and why"},
     503: {"model": ErrorBody, "description": "the queue is full; retry after Retry-After seconds"},
+    507: {"model": ErrorBody, "description": "the work directory is full or cannot be written"},
 }
 
 

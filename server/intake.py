@@ -1,19 +1,31 @@
 """Taking a job in: a video upload (streamed to disk, probed, its options validated) or a keypoints request
-(read within its size limit, validated by the pipeline's own checks), turned into a stored job record."""
+(read within its size limit, parsed and checked off the event loop), turned into a job folder with its
+input and a record the job manager then saves and queues.
+
+Everything a request asks for is bounded before work starts: the bytes it sends (and the room left under
+the storage limit, counting what is already on disk), the pixels per frame (from the file's header, before
+any frame is decoded), the frames it covers and, for keypoints, the frames over all its people. Parsing and
+probing run in worker threads, at most a few at a time, so that one large request neither stalls the other
+requests nor multiplies its memory by the number of clients. Messages name the client's file, never a path
+of the server.
+"""
 
 from __future__ import annotations
 
 import logging
 import shutil
+from pathlib import Path
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
-from finepose_core.detect.video import VideoError, probe
+from finepose_core.detect.video import FrameTooLargeError, VideoError, VideoInfo, probe
 from finepose_core.option_specs import describe_errors
 from finepose_core.options import JobOptions
+from finepose_core.pipeline import KeypointsJob
+from server.config import ServerConfig
 from server.errors import APIError
 from server.schemas import KeypointsJobRequest
 from server.state import ServerState
@@ -23,36 +35,110 @@ from server.uploads import UploadError, receive
 log = logging.getLogger(__name__)
 
 
+def storage_error(config: ServerConfig) -> APIError:
+    return APIError(
+        507,
+        f"the server's work directory is full (limit {config.max_storage_gb:g} GiB, --max-storage-gb): wait "
+        "for waiting jobs to finish, delete finished ones, or start the server with a larger limit",
+    )
+
+
+async def _room(state: ServerState, size: int) -> int:
+    """Bytes the server may still take after `size` more; old finished jobs are deleted to make room."""
+    return await run_in_threadpool(state.manager.room_for, size)
+
+
 async def video_job(request: Request, state: ServerState) -> JobRecord:
     limit = state.config.max_upload_bytes
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise APIError(413, f"the upload is over the server's limit of {limit} bytes")
+    announced = int(length) if length and length.isdigit() else 0
+    if announced > limit:
+        raise APIError(413, f"the upload is over the server's limit of {limit} bytes (--max-upload-mb)")
+    room = await _room(state, announced)
+    if room < 0:
+        raise storage_error(state.config)
+    allowed = min(limit, announced + room) if announced else min(limit, room)
     incoming = state.store.incoming_path()
     try:
-        upload = await receive(request.stream(), request.headers["content-type"], incoming, limit)
+        upload = await receive(request.stream(), request.headers["content-type"], incoming, allowed)
     except UploadError as error:
+        if error.status == 413 and allowed < limit:
+            raise storage_error(state.config) from None
         raise APIError(error.status, str(error)) from None
     except ClientDisconnect:
         log.info("a client disconnected during its upload; the partial file was removed")
         raise APIError(400, "the client disconnected before the upload finished") from None
     name = display_name(upload.filename) or "video"
     try:
-        options = JobOptions.model_validate_json(upload.options or b"{}")
         try:
-            await run_in_threadpool(probe, incoming)
-        except VideoError as error:
-            raise APIError(415, str(error).replace(str(incoming), name)) from None
+            options = JobOptions.model_validate_json(upload.options or b"{}")
+        except ValidationError as error:
+            raise APIError(422, describe_errors(error, "options")) from None
+        async with state.heavy:
+            try:
+                info = await run_in_threadpool(probe, incoming, state.config.max_frame_pixels)
+            except FrameTooLargeError as error:
+                raise APIError(413, str(error).replace(str(incoming), name)) from None
+            except VideoError as error:
+                raise APIError(415, str(error).replace(str(incoming), name)) from None
+        check_video_range(info, options, state.config, name)
         record = JobRecord(
             id=new_job_id(), kind="video", name=name, options=options.model_dump(exclude_defaults=True)
         )
-        folder = state.store.create(record)
+        folder = state.store.make_folder(record.id)
         shutil.move(incoming, folder / VIDEO_FILE)
-    except ValidationError as error:
-        raise APIError(422, describe_errors(error, "options")) from None
     finally:
         incoming.unlink(missing_ok=True)
     return record
+
+
+def check_video_range(info: VideoInfo, options: JobOptions, config: ServerConfig, name: str) -> None:
+    """The frame range of the job within the video and within the server's frame limit."""
+    if options.start >= info.frame_count:
+        raise APIError(
+            422, f"{name}: start frame {options.start} is past the end ({info.frame_count} frames)"
+        )
+    end = min(options.end or info.frame_count, info.frame_count)
+    frames = -(-(end - options.start) // options.step)
+    if frames > config.max_frames:
+        raise APIError(
+            413,
+            f"{name}: the job covers {frames} frames; this server takes at most {config.max_frames} "
+            "(--max-frames): choose a part with start and end, or a step",
+        )
+
+
+def check_keypoints_work(job: KeypointsJobRequest, config: ServerConfig) -> None:
+    """The frames a keypoints job makes the pipeline allocate: per person up to its largest index."""
+    total = 0
+    for person in job.people:
+        count = max(person.frames) + 1
+        if count > config.max_frames:
+            raise APIError(
+                413,
+                f"person {person.id}: frame index {max(person.frames)} makes {count} frames; this server "
+                f"takes at most {config.max_frames} frames a job (--max-frames)",
+            )
+        total += count
+    if total > config.max_person_frames:
+        raise APIError(
+            413,
+            f"the people's frames add up to {total} person-frames; this server takes at most "
+            f"{config.max_person_frames} a job (--max-person-frames)",
+        )
+
+
+def parse_keypoints(body: bytes, config: ServerConfig) -> tuple[KeypointsJobRequest, KeypointsJob]:
+    """Validate a keypoints request and build the pipeline's job (in a worker thread: it is CPU-bound)."""
+    try:
+        request = KeypointsJobRequest.model_validate_json(body)
+    except ValidationError as error:
+        raise APIError(422, describe_errors(error)) from None
+    check_keypoints_work(request, config)
+    try:
+        return request, request.to_job()  # the pipeline's own checks, so that a bad job fails now
+    except ValueError as error:
+        raise APIError(422, str(error)) from None
 
 
 async def keypoints_job(request: Request, state: ServerState) -> JobRecord:
@@ -65,19 +151,24 @@ async def keypoints_job(request: Request, state: ServerState) -> JobRecord:
                 raise APIError(413, f"the JSON body is over the limit of {limit} bytes")
     except ClientDisconnect:
         raise APIError(400, "the client disconnected before the body arrived") from None
-    try:
-        job_request = KeypointsJobRequest.model_validate_json(bytes(body))
-        job_request.to_job()  # the pipeline's own checks, so that a bad job fails now, not queued
-    except ValidationError as error:
-        raise APIError(422, describe_errors(error)) from None
-    except ValueError as error:
-        raise APIError(422, str(error)) from None
+    async with state.heavy:
+        job_request, _ = await run_in_threadpool(parse_keypoints, bytes(body), state.config)
+    if await _room(state, len(body)) < 0:
+        raise storage_error(state.config)
     record = JobRecord(
         id=new_job_id(),
         kind="keypoints",
         name=f"{len(job_request.people)} people (keypoints)",
         options=job_request.options.model_dump(exclude_defaults=True),
     )
-    folder = state.store.create(record)
-    (folder / KEYPOINTS_FILE).write_bytes(bytes(body))
+    folder = state.store.make_folder(record.id)
+    _write(folder / KEYPOINTS_FILE, bytes(body))
     return record
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        raise

@@ -2,8 +2,10 @@
 
 Jobs wait in a bounded queue; a full queue refuses new ones (the API answers 503 with Retry-After).
 Cancelling a waiting job ends it at once; a running one stops at the pipeline's next check (between frames,
-stages or groups of lifted windows). A job that fails, for whatever reason, is marked failed with its message
-and the worker goes on with the next one.
+stages or groups of lifted windows). A job that fails, for whatever reason — the pipeline, a library that
+exits, a record that cannot be saved, a folder deleted from outside — is marked failed with its message and
+the worker goes on with the next one. Should the worker thread end anyway, the next health check or
+submission notices, logs it and starts a new one (health reports the restart).
 """
 
 from __future__ import annotations
@@ -90,7 +92,12 @@ class JobManager:
         self._records: dict[str, JobRecord] = {}
         self._waiting: queue.Queue[str | None] = queue.Queue()
         self._running: str | None = None
-        self._thread = threading.Thread(target=self._work, name="finepose-worker", daemon=True)
+        self._stopping = False
+        self.restarts = 0
+        self._thread = self._new_thread()
+
+    def _new_thread(self) -> threading.Thread:
+        return threading.Thread(target=self._work, name="finepose-worker", daemon=True)
 
     # ------------------------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -105,7 +112,28 @@ class JobManager:
         self._clean()
         self._thread.start()
 
+    def worker_state(self) -> str:
+        """'running', or 'restarted' once the worker thread had to be replaced; a dead worker is restarted
+        here."""
+        self.ensure_worker()
+        return "restarted" if self.restarts else "running"
+
+    def ensure_worker(self) -> None:
+        with self._lock:
+            if self._stopping or self._thread.is_alive() or self._thread.ident is None:
+                return
+            self.restarts += 1
+            log.error("the job worker had stopped; starting a new one (restart %d)", self.restarts)
+            if self._running is not None:
+                record = self._records.get(self._running)
+                if record is not None and not record.is_finished:
+                    self._finish_locked(record, "failed", "the job worker stopped under it; submit it again")
+                self._running = None
+            self._thread = self._new_thread()
+            self._thread.start()
+
     def stop(self, timeout: float = 30.0) -> None:
+        self._stopping = True
         with self._lock:
             if self._running:
                 self._records[self._running].cancel_requested = True
@@ -129,13 +157,16 @@ class JobManager:
         return self._running
 
     def submit(self, record: JobRecord) -> JobRecord:
-        """Accept a job whose folder and inputs are in place; QueueFullError when there is no room."""
+        """Accept a job whose folder and inputs are in place: its record is saved, then listed and queued.
+        QueueFullError when there is no room; OSError when the record cannot be saved (nothing is listed;
+        the caller removes the folder)."""
+        self.ensure_worker()
         with self._lock:
             waiting = self._waiting_count()
             if waiting >= self.max_queue:
                 raise QueueFullError(f"{waiting} jobs are waiting; try again later")
-            self._records[record.id] = record
             self.store.save(record)
+            self._records[record.id] = record
         self._waiting.put(record.id)
         return replace(record)
 
@@ -170,19 +201,31 @@ class JobManager:
             job_id = self._waiting.get()
             if job_id is None:
                 return
-            with self._lock:
-                record = self._records.get(job_id)
-                if record is None or record.state != "queued":
-                    continue
-                record.state, record.stage, record.started = "running", "starting", time.time()
-                self._running = job_id
-                self.store.save(record)
             try:
-                self._run(record)
+                self._take(job_id)
+            except BaseException:  # the loop must go on whatever a job or the disk does
+                log.exception("the job worker caught an error outside any job")
             finally:
                 with self._lock:
                     self._running = None
-                self._clean()
+                try:
+                    self._clean()
+                except Exception:
+                    log.exception("cleaning the work directory failed")
+
+    def _take(self, job_id: str) -> None:
+        with self._lock:
+            record = self._records.get(job_id)
+            if record is None or record.state != "queued":
+                return
+            record.state, record.stage, record.started = "running", "starting", time.time()
+            self._running = job_id
+            try:
+                self.store.save(record)
+            except OSError as error:
+                self._finish_locked(record, "failed", f"could not save the job's record: {_reason(error)}")
+                return
+        self._run(record)
 
     def _run(self, record: JobRecord) -> None:
         folder = self.store.folder(record.id)
@@ -212,10 +255,14 @@ class JobManager:
         except CancelledError:
             self._finish(record, "cancelled", "cancelled while running")
         except (PipelineError, ValueError) as error:
-            self._finish(record, "failed", str(error))
-        except Exception as error:  # a failing job must never take the worker (and the server) down
+            self._finish(record, "failed", self._public(str(error), record))
+        except OSError as error:
             log.exception("job %s failed", record.id)
-            self._finish(record, "failed", f"internal error ({type(error).__name__}: {error}); see the log")
+            self._finish(record, "failed", f"could not read or write the job's files: {_reason(error)}")
+        except BaseException as error:  # a failing job, even one that exits, must not take the worker down
+            log.exception("job %s failed", record.id)
+            detail = self._public(f"{type(error).__name__}: {error}", record)
+            self._finish(record, "failed", f"internal error ({detail}); see the log")
         else:
             with self._lock:
                 record.timings.update({k: round(v, 3) for k, v in result.timings.items()})
@@ -234,14 +281,38 @@ class JobManager:
         if record.started is not None:
             record.timings["queued"] = round(record.started - record.created, 3)
             record.timings["total"] = round(record.finished - record.started, 3)
-        self.store.drop_inputs(record.id)
-        self.store.save(record)
-        log.info("job %s %s: %s", record.id, state, message)
+        try:
+            self.store.drop_inputs(record.id)
+            self.store.save(record)
+        except OSError as error:  # kept in memory; lost at a restart, like a job that never finished
+            log.error("job %s: could not save its record: %s", record.id, error)
+            if state == "done":
+                record.state = record.stage = "failed"
+            record.message = f"{message}; could not save the job's record: {_reason(error)}"
+        log.info("job %s %s: %s", record.id, record.state, record.message)
 
-    def _clean(self) -> None:
+    def _public(self, message: str, record: JobRecord) -> str:
+        """A message without the server's own paths: the input is the client's file name."""
+        folder = self.store.folder(record.id)
+        for path, name in ((folder / VIDEO_FILE, record.name), (folder / KEYPOINTS_FILE, record.name)):
+            message = message.replace(str(path), name)
+        return message.replace(str(self.store.root), "the work directory")
+
+    def _clean(self, reserve: int = 0) -> None:
         with self._lock:
             deleted = self.store.cleanup(
-                list(self._records.values()), self.retention.max_age_s, self.retention.max_bytes
+                list(self._records.values()), self.retention.max_age_s, self.retention.max_bytes, reserve
             )
             for job_id in deleted:
                 self._records.pop(job_id, None)
+
+    def room_for(self, size: int) -> int:
+        """Bytes still free under the storage limit once `size` more arrive, after deleting old finished
+        jobs if that makes room; negative when even that is not enough."""
+        self._clean(reserve=size)
+        return self.retention.max_bytes - self.store.usage() - size
+
+
+def _reason(error: OSError) -> str:
+    """An OS error without the path it names (a server path means nothing to the client)."""
+    return error.strerror or type(error).__name__

@@ -116,6 +116,10 @@ class Health(BaseModel):
     model: str = Field(description="checkpoint name and the first 12 hex digits of its sha256")
     queue_length: int = Field(description="jobs waiting, not counting the running one")
     running: str | None = Field(None, description="id of the running job")
+    worker: Literal["running", "restarted"] = Field(
+        description="the job worker: running, or restarted after it had stopped (see the server log)"
+    )
+    worker_restarts: int = Field(0, description="how often the job worker had to be restarted")
 
 
 class ModelDescription(BaseModel):

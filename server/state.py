@@ -3,9 +3,10 @@ model's description) and the bearer-token check."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Final
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -16,6 +17,8 @@ from server.jobs import JobManager, JobNotFoundError
 from server.schemas import ModelDescription
 from server.store import JobRecord, JobStore
 
+HEAVY_AT_ONCE: Final = 2
+
 
 @dataclass(frozen=True)
 class ServerState:
@@ -23,6 +26,8 @@ class ServerState:
     store: JobStore
     manager: JobManager
     model: ModelDescription
+    # requests that parse or probe at once (CPU and memory heavy); the others wait their turn
+    heavy: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(HEAVY_AT_ONCE))
 
     @property
     def model_id(self) -> str:

@@ -6,13 +6,18 @@
     WORKDIR/jobs/<id>/result.json   the finepose.result/1 document
     WORKDIR/incoming/               uploads being received (moved into a job folder once complete)
 
-Job ids are server-made UUID hex strings; client file names are never used as paths.
+Job ids are server-made UUID hex strings; client file names are never used as paths. A job's folder gets its
+input first and its record last, so a folder without a record (a crash in between) is an orphan, removed at
+start. Anything in the folders may vanish from outside (a cache cleaner): the store then reports it gone
+rather than failing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import re
 import shutil
 import time
@@ -81,9 +86,15 @@ class JobStore:
     def incoming_path(self) -> Path:
         return self.incoming / f"{new_job_id()}.part"
 
-    def create(self, record: JobRecord) -> Path:
-        folder = self.folder(record.id)
+    def make_folder(self, job_id: str) -> Path:
+        """A new job's folder, for its input; the record is saved when the job is accepted."""
+        folder = self.folder(job_id)
         folder.mkdir()
+        return folder
+
+    def create(self, record: JobRecord) -> Path:
+        """A job's folder with its record (jobs whose input needs no file, and tests)."""
+        folder = self.make_folder(record.id)
         self.save(record)
         return folder
 
@@ -94,16 +105,29 @@ class JobStore:
         partial.replace(folder / RECORD_FILE)
 
     def load_all(self) -> list[JobRecord]:
-        """Every readable job record, oldest first; unreadable folders are logged and left alone."""
+        """Every readable job record, oldest first. Orphans are deleted: folders without a record (the
+        server stopped between receiving an input and accepting the job) and waiting jobs whose input is
+        gone. Unreadable records are logged and left alone."""
         records = []
         for folder in self.jobs_dir.iterdir():
             path = folder / RECORD_FILE
-            if not JOB_ID.match(folder.name) or not path.is_file():
+            if not JOB_ID.match(folder.name) or not folder.is_dir():
+                continue
+            if not path.is_file():
+                log.info("removing the orphan job folder %s (no record)", folder.name)
+                self.delete(folder.name)
                 continue
             try:
-                records.append(JobRecord(**json.loads(path.read_text())))
+                record = JobRecord(**json.loads(path.read_text()))
             except (OSError, ValueError, TypeError) as error:
                 log.warning("ignoring job folder %s: %s", folder, error)
+                continue
+            inputs = (folder / VIDEO_FILE, folder / KEYPOINTS_FILE)
+            if record.state == "queued" and not any(path.is_file() for path in inputs):
+                log.info("removing the waiting job %s: its input is gone", record.id)
+                self.delete(record.id)
+                continue
+            records.append(record)
         return sorted(records, key=lambda r: r.created)
 
     def result_path(self, job_id: str) -> Path:
@@ -122,19 +146,34 @@ class JobStore:
         for path in self.incoming.iterdir():
             path.unlink(missing_ok=True)
 
-    def size_of(self, job_id: str) -> int:
-        return sum(p.stat().st_size for p in self.folder(job_id).iterdir() if p.is_file())
+    def exists(self, job_id: str) -> bool:
+        return self.folder(job_id).is_dir()
 
-    def cleanup(self, records: list[JobRecord], max_age_s: float, max_bytes: int) -> list[str]:
-        """Delete finished jobs older than max_age_s, then the oldest finished ones until the total fits.
+    def size_of(self, job_id: str) -> int:
+        """Bytes in a job's folder; 0 for a folder deleted from outside."""
+        return _bytes_under(self.folder(job_id))
+
+    def usage(self) -> int:
+        """Bytes of everything in the work directory: results, waiting inputs, uploads being received."""
+        return _bytes_under(self.jobs_dir) + _bytes_under(self.incoming)
+
+    def cleanup(
+        self, records: list[JobRecord], max_age_s: float, max_bytes: int, reserve: int = 0
+    ) -> list[str]:
+        """Delete finished jobs older than max_age_s, then the oldest finished ones until everything on disk
+        (uploads being received included) and `reserve` more bytes fit in max_bytes.
 
         Returns the deleted ids. Waiting and running jobs are never deleted.
         """
         now = time.time()
         finished = sorted((r for r in records if r.is_finished), key=lambda r: r.finished or r.created)
-        deleted = [r.id for r in finished if now - (r.finished or r.created) > max_age_s]
+        # a finished job whose folder was removed from outside is gone: forget it
+        deleted = [
+            r.id for r in finished if now - (r.finished or r.created) > max_age_s or not self.exists(r.id)
+        ]
         kept = [r for r in finished if r.id not in deleted]
         total = sum(self.size_of(r.id) for r in records if r.id not in deleted)
+        total += _bytes_under(self.incoming) + reserve
         for record in kept:
             if total <= max_bytes:
                 break
@@ -145,3 +184,13 @@ class JobStore:
         if deleted:
             log.info("cleaned %d old jobs from %s", len(deleted), self.jobs_dir)
         return deleted
+
+
+def _bytes_under(root: Path) -> int:
+    """Bytes of the files under `root`, ignoring files that vanish while counting."""
+    total = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += (Path(folder) / name).stat().st_size
+    return total

@@ -19,7 +19,10 @@ FINISHED = {"done", "failed", "cancelled"}
 
 
 class ServerProcess:
-    def __init__(self, checkpoint: Path, workdir: Path, *extra: str) -> None:
+    def __init__(
+        self, checkpoint: Path, workdir: Path, *extra: str, env: dict[str, str] | None = None
+    ) -> None:
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
@@ -42,7 +45,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 90.0) -> ServerProcess:
         log = self.log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.process = subprocess.Popen(
             self.args, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env
         )

@@ -206,11 +206,15 @@ def test_unknown_and_finished_jobs(server: ServerProcess, client: httpx.Client) 
         assert client.get(f"/v1/jobs/{job_id}").status_code == 404
         assert client.get(f"/v1/jobs/{job_id}/result").status_code == 404
         assert client.delete(f"/v1/jobs/{job_id}").status_code == 404
-    # a job that fails (its frame range is past the end) fails alone; the server goes on serving
-    failed = server.wait(client, upload(client, {"start": 100_000}).json()["id"])
-    assert failed["state"] == "failed" and "past the end" in failed["message"]
-    assert client.get(f"/v1/jobs/{failed['id']}/result").status_code == 409
-    assert client.delete(f"/v1/jobs/{failed['id']}").status_code == 409
+    # a frame range past the end is refused at once, naming the client's file
+    refused = upload(client, {"start": 100_000})
+    assert refused.status_code == 422 and "office_walk.mp4: start frame 100000" in refused.json()["detail"]
+    # a finished job that did not succeed has no result and cannot be cancelled again
+    ended = upload(client, {"preset": "best"}).json()["id"]
+    client.delete(f"/v1/jobs/{ended}")
+    assert server.wait(client, ended)["state"] == "cancelled"
+    assert client.get(f"/v1/jobs/{ended}/result").status_code == 409
+    assert client.delete(f"/v1/jobs/{ended}").status_code == 409
     assert client.get("/v1/health").json()["status"] == "ok"
 
 

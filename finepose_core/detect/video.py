@@ -18,6 +18,10 @@ class VideoError(ValueError):
     """The file cannot be used as a video; the message says why and what to do."""
 
 
+class FrameTooLargeError(VideoError):
+    """The container states a frame size over the limit; nothing was decoded."""
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     path: Path
@@ -27,8 +31,12 @@ class VideoInfo:
     frame_count: int  # as reported by the container; may be an estimate for some formats
 
 
-def probe(path: str | Path) -> VideoInfo:
-    """Open a video and read its size, frame rate and frame count, checking that a frame decodes."""
+def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
+    """Open a video and read its size, frame rate and frame count, checking that a frame decodes.
+
+    The size comes from the container's header and is checked (at most MAX_SIDE_PX a side and `max_pixels`
+    a frame) before any frame is decoded: a small file can describe frames whose decoding takes gigabytes.
+    """
     video = Path(path)
     if not video.is_file():
         raise VideoError(f"{video}: no such file")
@@ -40,6 +48,15 @@ def probe(path: str | Path) -> VideoInfo:
         height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         fps = float(capture.get(cv2.CAP_PROP_FPS))
         frame_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        if width > MAX_SIDE_PX or height > MAX_SIDE_PX:
+            raise FrameTooLargeError(
+                f"{video}: frame size {width}x{height} is over {MAX_SIDE_PX} pixels a side"
+            )
+        if max_pixels is not None and width * height > max_pixels:
+            raise FrameTooLargeError(
+                f"{video}: frame size {width}x{height} is over this server's limit of {max_pixels} "
+                "pixels a frame; scale the video down"
+            )
         ok, _ = capture.read()
         second, _ = capture.read()
     finally:
@@ -50,8 +67,8 @@ def probe(path: str | Path) -> VideoInfo:
         )
     if not ok:
         raise VideoError(f"{video}: no frame could be decoded (empty or corrupt video)")
-    if not (0 < width <= MAX_SIDE_PX and 0 < height <= MAX_SIDE_PX):
-        raise VideoError(f"{video}: frame size {width}x{height} is outside 1..{MAX_SIDE_PX} pixels")
+    if width <= 0 or height <= 0:
+        raise VideoError(f"{video}: the file states no frame size (corrupt or unsupported)")
     if not np.isfinite(fps) or fps <= 0 or fps > 1000:
         raise VideoError(f"{video}: the file reports {fps} frames per second; is it a still image?")
     if frame_count < 2:

@@ -22,6 +22,8 @@ def health(state: State) -> Health:
         model=state.model_id,
         queue_length=state.manager.queue_length(),
         running=state.manager.running,
+        worker=state.manager.worker_state(),
+        worker_restarts=state.manager.restarts,
     )
 
 

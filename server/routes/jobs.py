@@ -41,6 +41,11 @@ SUBMIT_BODY = {
 }
 
 
+def _disk_error(error: OSError) -> APIError:
+    reason = error.strerror or type(error).__name__
+    return APIError(507, f"the server could not store the job ({reason}); check its work directory's disk")
+
+
 def status_of(record: JobRecord) -> JobStatus:
     return JobStatus(
         **asdict(record),
@@ -61,19 +66,25 @@ async def submit(request: Request, state: State) -> JSONResponse:
     if not state.manager.has_room():
         raise APIError(503, "the job queue is full; retry later", state.busy_headers)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind == "multipart/form-data":
-        record = await video_job(request, state)
-    elif kind == "application/json":
-        record = await keypoints_job(request, state)
-    else:
-        raise APIError(
-            415, "send multipart/form-data (a video and options) or application/json (2D keypoints)"
-        )
+    try:
+        if kind == "multipart/form-data":
+            record = await video_job(request, state)
+        elif kind == "application/json":
+            record = await keypoints_job(request, state)
+        else:
+            raise APIError(
+                415, "send multipart/form-data (a video and options) or application/json (2D keypoints)"
+            )
+    except OSError as error:
+        raise _disk_error(error) from None
     try:
         state.manager.submit(record)
     except QueueFullError as error:
         state.store.delete(record.id)
         raise APIError(503, str(error), state.busy_headers) from None
+    except OSError as error:
+        state.store.delete(record.id)
+        raise _disk_error(error) from None
     accepted = JobAccepted(
         id=record.id,
         state="queued",
