@@ -188,9 +188,7 @@ def window_texts(
         seed = int(rng.integers(config.phrasings)) if config.phrasings > 0 else None
         words = describe(joints, config.fps, up, seed=seed)
         parts = {
-            p: words.part(p)
-            for p, c in zip(PART_KEYS, choices, strict=True)
-            if c < config.described_parts
+            p: words.part(p) for p, c in zip(PART_KEYS, choices, strict=True) if c < config.described_parts
         }
     off = choices >= config.described_parts + config.bare_parts
     texts, nulled = Prompts(action=window.action, parts=parts).texts(speed)

@@ -269,7 +269,7 @@ def test_storage_limit_counts_uploads_in_flight_and_waiting_inputs(
     limit_gb = 0.0015  # about 1.6 MB: the sample clip fits, the noise clip below does not
     server = ServerProcess(tiny_checkpoint, tmp_path / "work", "--max-storage-gb", str(limit_gb))
     clip = tmp_path / "big.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 240))
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 30, (320, 240))
     rng = np.random.default_rng(0)
     for _ in range(40):  # noise compresses badly
         writer.write(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
