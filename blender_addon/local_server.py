@@ -116,8 +116,9 @@ class LocalServer:
             str(port),
             *shlex.split(settings.extra_args),
         ]
-        if client.token:
-            command += ["--token", client.token]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if client.token:  # in the environment: a command line is readable by every user (ps) and is logged
+            env["FINEPOSE_TOKEN"] = client.token
         with self.log_path.open("ab") as log:
             log.write(f"\n--- {time.ctime()}: {' '.join(command)}\n".encode())
             try:
@@ -126,7 +127,7 @@ class LocalServer:
                     cwd=settings.project_dir or None,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                    env=env,
                 )
             except OSError as error:
                 raise ServerError(f"auto-start failed: {error}") from None

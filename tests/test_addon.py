@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -207,11 +209,20 @@ def test_the_addon_starts_a_local_server_when_none_answers(
     addon.server_url, addon.autostart, addon.python_path = f"http://127.0.0.1:{port}", True, sys.executable
     addon.project_dir = str(REPO_ROOT)
     addon.server_args = f"--checkpoint {tiny_checkpoint} --device cpu --workdir {tmp_path / 'work'}"
+    addon.token = "auto-start-token"  # passed in the environment, not on the command line
     settings_for_sample(start=10, end=20)
-    assert bpy.ops.finepose.lift() == {"FINISHED"}, bpy.context.window_manager.finepose_job.message
-    assert operators.LOCAL_SERVER.running
-    assert ServerClient(addon.server_url).health()["model"].startswith("tiny@")
-    operators.LOCAL_SERVER.stop()  # also done at unregister and when Blender exits
+    try:
+        assert bpy.ops.finepose.lift() == {"FINISHED"}, bpy.context.window_manager.finepose_job.message
+        assert operators.LOCAL_SERVER.running
+        assert ServerClient(addon.server_url).health()["model"].startswith("tiny@")
+        with pytest.raises(urllib.error.HTTPError) as refused:  # the started server does need the token
+            urllib.request.urlopen(f"{addon.server_url}/v1/model", timeout=10)
+        assert refused.value.code == 401
+        log = operators.LOCAL_SERVER.log_path.read_text()
+        assert "auto-start-token" not in log and "visible to other users" not in log
+    finally:
+        addon.token = ""
+        operators.LOCAL_SERVER.stop()  # also done at unregister and when Blender exits
     assert not operators.LOCAL_SERVER.running
 
 
