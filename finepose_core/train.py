@@ -116,6 +116,9 @@ class TrainConfig:
     # phrasing variants per described pose: varied words, few enough that the text cache hits; 0: canonical
     phrasings: int = 4
     text_cache_size: int = 20_000  # described texts kept encoded (the least recently used go first)
+    # standardise the text features on a sample of this run's texts (model/prompts.py says why); a model
+    # that already carries a standardisation keeps it
+    standardize_text: bool = True
     use_prompts: bool = True  # False: the paper's "w/o Prompt" (every text nulled)
     noise_probability: float = 0.8
     # chance that a training window's joints are bent by random smooth rotations (pose_perturbation.py);
@@ -351,6 +354,8 @@ class Trainer:
             if config.pose_perturbation > 0
             else None,
         )
+        if config.standardize_text and not self.model.prompt_learner.standardized:
+            self._standardize_text(keep_function=config.init is not None)
         self.validation = validation_windows(val, jm, model_config.frames, config.validation_windows)
         self.data_summary = {
             "train": describe_library(train, config.fps),
@@ -380,6 +385,17 @@ class Trainer:
         cache = TextFeatureCache.for_encoder(encoder, model_config.text_tokens, self.config.text_cache_size)
         cache.pin(vocabulary(actions))  # the fixed texts, encoded once and kept in checkpoints
         return cache
+
+    def _standardize_text(self, keep_function: bool, windows: int = 256) -> None:
+        """The text standardisation from the texts of a fixed sample of training windows."""
+        rng = np.random.default_rng([self.config.seed, 11])
+        texts: set[str] = set()
+        for index in range(windows):
+            sample_texts, nulled = window_texts(self.sampler.sample(index), self.config, rng)
+            texts.update(t for t, off in zip(sample_texts, nulled, strict=True) if not off and t)
+        features = self.encoder_cache.features(sorted(texts))
+        self.model.prompt_learner.standardize(features.to(self.device), keep_function)
+        log.info("text features standardised on %d texts", len(texts))
 
     @staticmethod
     def _initial_weights(path: Path, model_config: DenoiserConfig) -> dict[str, torch.Tensor]:

@@ -107,3 +107,55 @@ def test_the_text_pathway_can_learn_faster_than_the_pose_network() -> None:
     assert text["lr_scale"] == 1.0 and backbone["lr_scale"] == 0.2
     assert len(text["params"]) + len(backbone["params"]) == len(list(model.parameters()))
     assert not any(names[id(p)].startswith("prompt_learner") for p in backbone["params"])
+
+
+def test_standardised_text_features_let_a_few_steps_tell_close_sentences_apart() -> None:
+    """Descriptions that differ in one word ("in front of" / "behind") share most of their MiniLM features;
+    standardised on the run's texts, a linear map learns to tell them apart in a few optimiser steps, where
+    on the raw features it hardly starts (the reason the prompt learner standardises)."""
+    from finepose_core.model.prompts import PromptLearner
+    from finepose_core.model.text_encoders import MiniLMTextEncoder, TextFeatureCache
+
+    cache = TextFeatureCache.for_encoder(MiniLMTextEncoder(), 5)
+    front = [
+        f"arms {s} arm in front of the body, elbow {e}"
+        for s in ("right", "left")
+        for e in ("bent", "straight")
+    ]
+    behind = [t.replace("in front of", "behind") for t in front]
+    others = ["arms", "legs", "head", "body", "arms both arms down, elbows straight", "legs knees bent"]
+    learner = PromptLearner(cache.width, 32, 2, 1, 2.0, 5)
+    learner.standardize(cache.features(front + behind + others), keep_function=False)
+    inputs = cache.features(front + behind)[:, 4]  # the pooled sentence features
+    target = torch.tensor([1.0] * len(front) + [-1.0] * len(behind))[:, None]
+
+    def loss_after_steps(x: torch.Tensor) -> float:
+        torch.manual_seed(0)
+        probe = torch.nn.Linear(x.shape[-1], 1)
+        optimiser = torch.optim.Adam(probe.parameters(), lr=1e-3)
+        for _ in range(30):
+            loss = torch.nn.functional.mse_loss(probe(x), target)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        with torch.no_grad():
+            return float(torch.nn.functional.mse_loss(probe(x), target))
+
+    raw = loss_after_steps(inputs)
+    standardised = loss_after_steps((inputs - learner.feature_mean[4]) / learner.feature_scale[4])
+    print(f"loss after 30 steps: raw {raw:.3f}, standardised {standardised:.3f}")
+    assert standardised < 0.5 * raw, (raw, standardised)
+
+
+def test_checkpoints_without_a_standardisation_load_unchanged() -> None:
+    from finepose_core.model.prompts import PromptLearner
+
+    learner = PromptLearner(16, 8, 2, 1, 2.0, 5)
+    state = {k: v for k, v in learner.state_dict().items() if not k.startswith("feature_")}
+    fresh = PromptLearner(16, 8, 2, 1, 2.0, 5)
+    fresh.load_state_dict(state)
+    assert not fresh.standardized
+    learner.standardize(torch.randn(20, 5, 16) * 3 + 1, keep_function=True)
+    again = PromptLearner(16, 8, 2, 1, 2.0, 5)
+    again.load_state_dict(learner.state_dict())
+    assert again.standardized and torch.equal(again.feature_scale, learner.feature_scale)

@@ -150,6 +150,9 @@ class PromptEmbedding:
 class PromptLearner(nn.Module):
     """Text features [B, 7, 4, D_text] (+ which are nulled) → P."""
 
+    feature_mean: Tensor
+    feature_scale: Tensor
+
     def __init__(
         self,
         text_width: int,
@@ -179,6 +182,39 @@ class PromptLearner(nn.Module):
         )
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(width)
+        # Standardisation of the frozen encoder's features (per token position and channel), set from the
+        # training texts: sentences about one body part share most of their features (MiniLM puts "arm in
+        # front of the body" and "arm behind the body" at cosine 0.98), and an optimiser working on the raw
+        # features spends its steps on the shared part. Zero and one (no change) until set.
+        self.register_buffer("feature_mean", torch.zeros(text_tokens, text_width))
+        self.register_buffer("feature_scale", torch.ones(text_tokens, text_width))
+
+    def _load_from_state_dict(
+        self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any
+    ) -> None:
+        # checkpoints made before the standardisation existed load as unstandardised
+        state_dict.setdefault(prefix + "feature_mean", torch.zeros_like(self.feature_mean))
+        state_dict.setdefault(prefix + "feature_scale", torch.ones_like(self.feature_scale))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @property
+    def standardized(self) -> bool:
+        return bool((self.feature_scale != 1).any() or (self.feature_mean != 0).any())
+
+    @torch.no_grad()
+    def standardize(self, features: Tensor, keep_function: bool = True) -> None:
+        """Set the standardisation from a sample of text features [T, text_tokens, D_text]. With
+        `keep_function` the projection is rescaled so that, averaged over token positions, it maps features
+        as before (a trained model keeps its behaviour while its text pathway learns on the new scale)."""
+        mean = features.mean(dim=0)
+        scale = features.std(dim=0)
+        scale = scale.clamp_min(0.1 * float(scale.mean()))
+        if keep_function:
+            weight = self.project.weight
+            self.project.bias.add_(weight @ mean.mean(dim=0))
+            weight.mul_(scale.mean(dim=0)[None, :])
+        self.feature_mean.copy_(mean)
+        self.feature_scale.copy_(scale)
 
     def forward(self, text_features: Tensor, nulled: Tensor) -> PromptEmbedding:
         """text_features: [B, 7, text_tokens, D_text]; nulled: [B, 7] bool, True where a text is replaced
@@ -187,7 +223,8 @@ class PromptLearner(nn.Module):
         expected = (len(PROMPT_KEYS), self.text_tokens, self.text_width)
         if tuple(text_features.shape[1:]) != expected:
             raise ValueError(f"text features must be [B, {expected}], got {tuple(text_features.shape)}")
-        projected = self.project(text_features)  # [B, 7, 4, C]
+        standardized = (text_features - self.feature_mean) / self.feature_scale
+        projected = self.project(standardized)  # [B, 7, 4, C]
         projected = torch.where(nulled[:, :, None, None], self.null.expand_as(projected), projected)
         pieces = []
         for k, modifier in enumerate(self.modifiers):
