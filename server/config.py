@@ -64,9 +64,10 @@ class ServerConfig(BaseModel):
     max_json_mb: float = option(64.0, "keypoints request size limit in MiB", gt=0.0, le=4096.0, cli=False)
     # Work a request may ask for, checked before any of it is done: frames per job (a video's frames in
     # the chosen range, a keypoints job's largest frame index), frames over all people, pixels per frame.
-    max_frames: int = option(108_000, "the most frames one job may cover", ge=1, le=10_000_000)
+    # the pipeline's own limit (finepose_core.pipeline.MAX_FRAMES, not imported: torch would load at --help)
+    max_frames: int = option(100_000, "the most frames one job may cover", ge=1, le=100_000)
     max_person_frames: int = option(
-        432_000, "the most frames over all people of a keypoints job", ge=1, le=100_000_000
+        400_000, "the most frames over all people of a keypoints job", ge=1, le=100_000_000
     )
     max_frame_pixels: int = option(
         7680 * 4320, "the most pixels per video frame (read from the file's header)", ge=1, cli=False
