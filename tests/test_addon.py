@@ -211,6 +211,8 @@ def test_the_addon_starts_a_local_server_when_none_answers(
     addon.server_args = f"--checkpoint {tiny_checkpoint} --device cpu --workdir {tmp_path / 'work'}"
     addon.token = "auto-start-token"  # passed in the environment, not on the command line
     settings_for_sample(start=10, end=20)
+    log_path = operators.LOCAL_SERVER.log_path
+    logged_before = log_path.stat().st_size if log_path.exists() else 0  # the log is kept across starts
     try:
         assert bpy.ops.finepose.lift() == {"FINISHED"}, bpy.context.window_manager.finepose_job.message
         assert operators.LOCAL_SERVER.running
@@ -218,7 +220,8 @@ def test_the_addon_starts_a_local_server_when_none_answers(
         with pytest.raises(urllib.error.HTTPError) as refused:  # the started server does need the token
             urllib.request.urlopen(f"{addon.server_url}/v1/model", timeout=10)
         assert refused.value.code == 401
-        log = operators.LOCAL_SERVER.log_path.read_text()
+        log = log_path.read_bytes()[logged_before:].decode(errors="replace")
+        assert "serving tiny" in log  # this start's lines
         assert "auto-start-token" not in log and "visible to other users" not in log
     finally:
         addon.token = ""
