@@ -22,12 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.quality_rendered import score_pipeline
-from finepose_core.data.clip import load_clips
-from finepose_core.options import QUALITY_PRESETS, JobOptions
-from finepose_core.pipeline import Pipeline, PipelineConfig
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script: the benchmarks package is beside finepose_core
+
+from benchmarks.quality_rendered import score_pipeline  # noqa: E402
+from finepose_core.data.clip import load_clips  # noqa: E402
+from finepose_core.options import QUALITY_PRESETS, JobOptions  # noqa: E402
+from finepose_core.pipeline import Pipeline, PipelineConfig  # noqa: E402
+
 SOURCES = ("none", "auto")
 
 
