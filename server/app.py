@@ -35,6 +35,7 @@ def create_app(config: ServerConfig, pipeline: Pipeline) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         manager.start()
         yield
+        state.parser.close()
         await run_in_threadpool(manager.stop)
 
     app = FastAPI(

@@ -5,7 +5,8 @@ input and a record the job manager then saves and queues.
 Everything a request asks for is bounded before work starts: the bytes it sends (and the room left under
 the storage limit, counting what is already on disk), the pixels per frame (from the file's header, before
 any frame is decoded), the frames it covers and, for keypoints, the frames over all its people. Parsing and
-probing run in worker threads, at most a few at a time, so that one large request neither stalls the other
+probing run off the event loop (a process pool for keypoints, whose validation holds the interpreter lock;
+a thread for the probe), at most two at a time, so that one large request neither stalls the other
 requests nor multiplies its memory by the number of clients. Messages name the client's file, never a path
 of the server.
 """
@@ -24,10 +25,8 @@ from starlette.requests import ClientDisconnect
 from finepose_core.detect.video import FrameTooLargeError, VideoError, VideoInfo, probe
 from finepose_core.option_specs import describe_errors
 from finepose_core.options import JobOptions
-from finepose_core.pipeline import KeypointsJob
 from server.config import ServerConfig
 from server.errors import APIError
-from server.schemas import KeypointsJobRequest
 from server.state import ServerState
 from server.store import KEYPOINTS_FILE, VIDEO_FILE, JobRecord, display_name, new_job_id
 from server.uploads import UploadError, receive
@@ -108,39 +107,6 @@ def check_video_range(info: VideoInfo, options: JobOptions, config: ServerConfig
         )
 
 
-def check_keypoints_work(job: KeypointsJobRequest, config: ServerConfig) -> None:
-    """The frames a keypoints job makes the pipeline allocate: per person up to its largest index."""
-    total = 0
-    for person in job.people:
-        count = max(person.frames) + 1
-        if count > config.max_frames:
-            raise APIError(
-                413,
-                f"person {person.id}: frame index {max(person.frames)} makes {count} frames; this server "
-                f"takes at most {config.max_frames} frames a job (--max-frames)",
-            )
-        total += count
-    if total > config.max_person_frames:
-        raise APIError(
-            413,
-            f"the people's frames add up to {total} person-frames; this server takes at most "
-            f"{config.max_person_frames} a job (--max-person-frames)",
-        )
-
-
-def parse_keypoints(body: bytes, config: ServerConfig) -> tuple[KeypointsJobRequest, KeypointsJob]:
-    """Validate a keypoints request and build the pipeline's job (in a worker thread: it is CPU-bound)."""
-    try:
-        request = KeypointsJobRequest.model_validate_json(body)
-    except ValidationError as error:
-        raise APIError(422, describe_errors(error)) from None
-    check_keypoints_work(request, config)
-    try:
-        return request, request.to_job()  # the pipeline's own checks, so that a bad job fails now
-    except ValueError as error:
-        raise APIError(422, str(error)) from None
-
-
 async def keypoints_job(request: Request, state: ServerState) -> JobRecord:
     limit = state.config.max_json_bytes
     body = bytearray()
@@ -151,15 +117,15 @@ async def keypoints_job(request: Request, state: ServerState) -> JobRecord:
                 raise APIError(413, f"the JSON body is over the limit of {limit} bytes")
     except ClientDisconnect:
         raise APIError(400, "the client disconnected before the body arrived") from None
+    config = state.config
     async with state.heavy:
-        job_request, _ = await run_in_threadpool(parse_keypoints, bytes(body), state.config)
+        parsed = await state.parser.parse(bytes(body), config.max_frames, config.max_person_frames)
+    if parsed.status:
+        raise APIError(parsed.status, parsed.detail)
     if await _room(state, len(body)) < 0:
-        raise storage_error(state.config)
+        raise storage_error(config)
     record = JobRecord(
-        id=new_job_id(),
-        kind="keypoints",
-        name=f"{len(job_request.people)} people (keypoints)",
-        options=job_request.options.model_dump(exclude_defaults=True),
+        id=new_job_id(), kind="keypoints", name=f"{parsed.people} people (keypoints)", options=parsed.options
     )
     folder = state.store.make_folder(record.id)
     _write(folder / KEYPOINTS_FILE, bytes(body))

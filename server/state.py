@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from server.config import ServerConfig
 from server.errors import APIError
 from server.jobs import JobManager, JobNotFoundError
+from server.parsing import KeypointsParser
 from server.schemas import ModelDescription
 from server.store import JobRecord, JobStore
 
@@ -28,6 +29,7 @@ class ServerState:
     model: ModelDescription
     # requests that parse or probe at once (CPU and memory heavy); the others wait their turn
     heavy: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(HEAVY_AT_ONCE))
+    parser: KeypointsParser = field(default_factory=lambda: KeypointsParser(HEAVY_AT_ONCE))
 
     @property
     def model_id(self) -> str:
