@@ -355,10 +355,9 @@ class Trainer:
             else None,
         )
         if config.standardize_text and not self.model.prompt_learner.standardized:
-            # The projection is not rescaled to keep a fine-tuned model's function: that keeps the
-            # differences between texts as faint as they were (a fine-tune that did so left texts 0.2 % apart
-            # in the prompt tokens after 600 steps), and the words are what the run is to teach.
-            self._standardize_text(keep_function=False)
+            # a fine-tuned projection is not rescaled to keep its old function: that keeps the differences
+            # between texts as faint as before, and the words are what the run is to teach
+            self._standardize_text()
         self.validation = validation_windows(val, jm, model_config.frames, config.validation_windows)
         self.data_summary = {
             "train": describe_library(train, config.fps),
@@ -389,7 +388,7 @@ class Trainer:
         cache.pin(vocabulary(actions))  # the fixed texts, encoded once and kept in checkpoints
         return cache
 
-    def _standardize_text(self, keep_function: bool, windows: int = 256) -> None:
+    def _standardize_text(self, windows: int = 256) -> None:
         """The text standardisation from the texts of a fixed sample of training windows."""
         rng = np.random.default_rng([self.config.seed, 11])
         texts: set[str] = set()
@@ -397,7 +396,7 @@ class Trainer:
             sample_texts, nulled = window_texts(self.sampler.sample(index), self.config, rng)
             texts.update(t for t, off in zip(sample_texts, nulled, strict=True) if not off and t)
         features = self.encoder_cache.features(sorted(texts))
-        self.model.prompt_learner.standardize(features.to(self.device), keep_function)
+        self.model.prompt_learner.standardize(features.to(self.device))
         log.info("text features standardised on %d texts", len(texts))
 
     @staticmethod

@@ -223,7 +223,7 @@ class JobManager:
             try:
                 self.store.save(record)
             except OSError as error:
-                self._finish_locked(record, "failed", f"could not save the job's record: {_reason(error)}")
+                self._finish_locked(record, "failed", f"could not save the job's record: {os_reason(error)}")
                 return
         self._run(record)
 
@@ -258,7 +258,7 @@ class JobManager:
             self._finish(record, "failed", self._public(str(error), record))
         except OSError as error:
             log.exception("job %s failed", record.id)
-            self._finish(record, "failed", f"could not read or write the job's files: {_reason(error)}")
+            self._finish(record, "failed", f"could not read or write the job's files: {os_reason(error)}")
         except BaseException as error:  # a failing job, even one that exits, must not take the worker down
             log.exception("job %s failed", record.id)
             detail = self._public(f"{type(error).__name__}: {error}", record)
@@ -288,7 +288,7 @@ class JobManager:
             log.error("job %s: could not save its record: %s", record.id, error)
             if state == "done":
                 record.state = record.stage = "failed"
-            record.message = f"{message}; could not save the job's record: {_reason(error)}"
+            record.message = f"{message}; could not save the job's record: {os_reason(error)}"
         log.info("job %s %s: %s", record.id, record.state, record.message)
 
     def _public(self, message: str, record: JobRecord) -> str:
@@ -313,6 +313,6 @@ class JobManager:
         return self.retention.max_bytes - self.store.usage() - size
 
 
-def _reason(error: OSError) -> str:
+def os_reason(error: OSError) -> str:
     """An OS error without the path it names (a server path means nothing to the client)."""
     return error.strerror or type(error).__name__

@@ -125,7 +125,7 @@ def test_standardised_text_features_let_a_few_steps_tell_close_sentences_apart()
     behind = [t.replace("in front of", "behind") for t in front]
     others = ["arms", "legs", "head", "body", "arms both arms down, elbows straight", "legs knees bent"]
     learner = PromptLearner(cache.width, 32, 2, 1, 2.0, 5)
-    learner.standardize(cache.features(front + behind + others), keep_function=False)
+    learner.standardize(cache.features(front + behind + others))
     inputs = cache.features(front + behind)[:, 4]  # the pooled sentence features
     target = torch.tensor([1.0] * len(front) + [-1.0] * len(behind))[:, None]
 
@@ -155,7 +155,7 @@ def test_checkpoints_without_a_standardisation_load_unchanged() -> None:
     fresh = PromptLearner(16, 8, 2, 1, 2.0, 5)
     fresh.load_state_dict(state)
     assert not fresh.standardized
-    learner.standardize(torch.randn(20, 5, 16) * 3 + 1, keep_function=True)
+    learner.standardize(torch.randn(20, 5, 16) * 3 + 1)
     again = PromptLearner(16, 8, 2, 1, 2.0, 5)
     again.load_state_dict(learner.state_dict())
     assert again.standardized and torch.equal(again.feature_scale, learner.feature_scale)

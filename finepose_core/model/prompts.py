@@ -202,19 +202,12 @@ class PromptLearner(nn.Module):
         return bool((self.feature_scale != 1).any() or (self.feature_mean != 0).any())
 
     @torch.no_grad()
-    def standardize(self, features: Tensor, keep_function: bool = True) -> None:
-        """Set the standardisation from a sample of text features [T, text_tokens, D_text]. With
-        `keep_function` the projection is rescaled so that, averaged over token positions, it maps features
-        as before (a trained model keeps its behaviour while its text pathway learns on the new scale)."""
+    def standardize(self, features: Tensor) -> None:
+        """Set the standardisation from a sample of text features [T, text_tokens, D_text]."""
         mean = features.mean(dim=0)
         scale = features.std(dim=0)
-        scale = scale.clamp_min(0.1 * float(scale.mean()))
-        if keep_function:
-            weight = self.project.weight
-            self.project.bias.add_(weight @ mean.mean(dim=0))
-            weight.mul_(scale.mean(dim=0)[None, :])
         self.feature_mean.copy_(mean)
-        self.feature_scale.copy_(scale)
+        self.feature_scale.copy_(scale.clamp_min(0.1 * float(scale.mean())))
 
     def forward(self, text_features: Tensor, nulled: Tensor) -> PromptEmbedding:
         """text_features: [B, 7, text_tokens, D_text]; nulled: [B, 7] bool, True where a text is replaced

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from server.errors import ERRORS, SUBMIT_ERRORS, APIError
 from server.intake import keypoints_job, video_job
-from server.jobs import JobFinishedError, JobNotFoundError, QueueFullError
+from server.jobs import JobFinishedError, JobNotFoundError, QueueFullError, os_reason
 from server.schemas import ErrorBody, JobAccepted, JobList, JobStatus
 from server.state import State, authorized
 from server.store import JobRecord
@@ -42,8 +42,9 @@ SUBMIT_BODY = {
 
 
 def _disk_error(error: OSError) -> APIError:
-    reason = error.strerror or type(error).__name__
-    return APIError(507, f"the server could not store the job ({reason}); check its work directory's disk")
+    return APIError(
+        507, f"the server could not store the job ({os_reason(error)}); check its work directory's disk"
+    )
 
 
 def status_of(record: JobRecord) -> JobStatus:
