@@ -124,6 +124,10 @@ class JobOptions(_Strict):
         }
         return Prompts(action=self.action, speed=self.speed, parts=parts, off=self.prompts_off)
 
+    def frame_range(self, frame_count: int) -> range:
+        """The frames this job reads from a video of `frame_count` frames (empty: start past the end)."""
+        return range(self.start, min(self.end or frame_count, frame_count), self.step)
+
     def lift_options(self) -> LiftOptions:
         preset = QUALITY_PRESETS[self.preset]
         return LiftOptions(

@@ -192,12 +192,12 @@ class Pipeline:
             info = probe(video)
         except VideoError as error:
             raise PipelineError(str(error)) from None
-        end = min(options.end or info.frame_count, info.frame_count)
-        if options.start >= end:
+        frames = options.frame_range(info.frame_count)
+        if not frames:
             raise PipelineError(
                 f"{video}: start frame {options.start} is past the end ({info.frame_count} frames)"
             )
-        wanted = len(range(options.start, end, options.step))
+        end, wanted = frames.stop, len(frames)
         if wanted > MAX_FRAMES:
             raise PipelineError(
                 f"{video}: {wanted} frames to process; split jobs longer than {MAX_FRAMES} frames"

@@ -93,12 +93,11 @@ async def video_job(request: Request, state: ServerState) -> JobRecord:
 
 def check_video_range(info: VideoInfo, options: JobOptions, config: ServerConfig, name: str) -> None:
     """The frame range of the job within the video and within the server's frame limit."""
-    if options.start >= info.frame_count:
+    frames = len(options.frame_range(info.frame_count))
+    if not frames:
         raise APIError(
             422, f"{name}: start frame {options.start} is past the end ({info.frame_count} frames)"
         )
-    end = min(options.end or info.frame_count, info.frame_count)
-    frames = -(-(end - options.start) // options.step)
     if frames > config.max_frames:
         raise APIError(
             413,
