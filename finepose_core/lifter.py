@@ -132,6 +132,10 @@ class WindowBatch:
     prompt_sets: torch.Tensor  # [W_all] each window's distinct prompt set
     embedding: PromptEmbedding  # [S·V] prompt embeddings of the distinct sets, set-major
     weights: torch.Tensor  # [S, V, 17] guidance weights
+    # [S·V] the same for the mirror image (left and right swapped in the words), where flip augmentation
+    # runs and some words name a side; the mirrored copy of a window must not be told "right arm raised"
+    # when its raised arm is now the left
+    mirrored: PromptEmbedding | None = None
 
 
 def _part_texts(prompts: Prompts) -> dict[str, str]:
@@ -329,6 +333,10 @@ class Lifter:
                 set_speeds.append(speeds[owner])
             window_sets.append(distinct[key])
         embedding, weights = self.encode_prompts(set_prompts, set_speeds)
+        mirrored_prompts = [p.mirrored() for p in set_prompts]
+        mirrored = None
+        if options.flip and mirrored_prompts != set_prompts:
+            mirrored, _ = self.encode_prompts(mirrored_prompts, set_speeds)
         return WindowBatch(
             people=people,
             pixels=pixels,
@@ -341,6 +349,7 @@ class Lifter:
             prompt_sets=torch.tensor(window_sets, device=self.device),
             embedding=embedding,
             weights=weights,
+            mirrored=mirrored,
         )
 
     def sample(
@@ -368,13 +377,15 @@ class Lifter:
         parts = []
         for start in range(0, total, group):
             chunk = slice(start, start + group)
+            chunk_rows = rows.view(-1, variants)[chunk].reshape(-1)
             with self._autocast(options.precision):
                 samples = sampler.sample(
                     batch.keypoints[chunk],
-                    batch.embedding[rows.view(-1, variants)[chunk].reshape(-1)],
+                    batch.embedding[chunk_rows],
                     batch.weights[sets[chunk]],
                     sampling,
                     generator,
+                    None if batch.mirrored is None else batch.mirrored[chunk_rows],
                 )
             parts.append(samples.float().cpu().numpy())
             report(min(start + group, total) / total)

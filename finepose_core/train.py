@@ -295,7 +295,13 @@ def validation_windows(
     }
 
 
-TEXT_PATHWAY: Final = ("prompt_learner.", "cross_norm.", "cross_attention.", "stylization.")
+TEXT_PATHWAY: Final = (
+    "prompt_learner.",
+    "part_conditioning.",
+    "cross_norm.",
+    "cross_attention.",
+    "stylization.",
+)
 
 
 def parameter_groups(model: nn.Module, backbone_lr_scale: float) -> list[dict[str, Any]]:
@@ -343,7 +349,11 @@ class Trainer:
         torch.manual_seed(config.seed)  # the initial weights and drop-path draws follow the seed
         self.model = FinePoseDenoiser(model_config).to(self.device)
         if config.init:
-            self.model.load_state_dict(self._initial_weights(Path(config.init), model_config))
+            initial = self._initial_weights(Path(config.init), model_config)
+            # a part-conditioning path the initial checkpoint lacks starts as built: its zero output layer
+            # leaves the initial function unchanged
+            fresh = {k: v for k, v in self.model.state_dict().items() if k.startswith("part_conditioning.")}
+            self.model.load_state_dict({**fresh, **initial})
         self.sampler = WindowSampler(
             train,
             jm,
@@ -403,7 +413,12 @@ class Trainer:
     def _initial_weights(path: Path, model_config: DenoiserConfig) -> dict[str, torch.Tensor]:
         """A checkpoint's weights for this run's model; one with fewer features per text is adapted."""
         initial = Checkpoint.load(path)
-        if replace(initial.config, text_tokens=model_config.text_tokens) != model_config:
+        same = replace(
+            initial.config,
+            text_tokens=model_config.text_tokens,
+            part_conditioning=model_config.part_conditioning or initial.config.part_conditioning,
+        )
+        if same != model_config:
             raise TrainingError(f"--init {path}: its model config differs from this run's")
         try:
             return adapt_text_tokens(initial.state_dict, initial.config.text_tokens, model_config.text_tokens)

@@ -162,6 +162,26 @@ def test_flip_averaged_prediction_is_mirror_equivariant() -> None:
     assert (plain - direct).abs().max() > 1e-5  # without flip averaging the model is not equivariant
 
 
+def test_flip_gives_the_mirrored_copy_the_mirrored_words() -> None:
+    """With words that name a side, the mirrored copy is conditioned on the mirror image's words: the
+    flip-averaged prediction is then equivariant under mirroring the input and swapping the words."""
+    model = tiny_model(part_conditioning=True, text_tokens=5)
+    torch.nn.init.normal_(model.part_conditioning.out.weight, std=0.5)
+    sampler = HypothesisSampler(model, DDIMScheduler(NoiseSchedule.cosine()))
+    prompts = random_prompts(model, 2)  # stand-ins for "right arm raised" and "left arm raised"
+    words, mirrored_words = prompts[torch.tensor([0])], prompts[torch.tensor([1])]
+    noisy, keypoints = torch.randn(1, 1, 9, 17, 3), torch.randn(1, 9, 17, 2)
+    options, weights = SamplingOptions(flip=True), torch.ones(1, 1, 17)
+    with torch.no_grad():
+        direct = sampler.predict_clean(noisy, keypoints, 300, words, weights, options, mirrored_words)
+        image = sampler.predict_clean(
+            mirror(noisy), mirror(keypoints), 300, mirrored_words, weights, options, words
+        )
+        unmirrored = sampler.predict_clean(noisy, keypoints, 300, words, weights, options)
+    torch.testing.assert_close(image, mirror(direct), rtol=1e-5, atol=1e-6)
+    assert (unmirrored - direct).abs().max() > 1e-4  # the mirrored words do reach the mirrored copy
+
+
 def test_jpma_picks_per_joint_the_hypothesis_that_reprojects_nearest() -> None:
     K = intrinsics_from_fov(1000, 1000, 60)
     rng = np.random.default_rng(0)

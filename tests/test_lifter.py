@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from finepose_core.checkpoint import Checkpoint, CheckpointError
 from finepose_core.geometry.camera import intrinsics_from_fov
 from finepose_core.lifter import Lifter, LiftOptions, PersonInput
-from finepose_core.model.prompts import PartPrompt, Prompts, speed_from_keypoints
+from finepose_core.model.prompts import PartPrompt, Prompts, mirror_words, speed_from_keypoints
 from finepose_core.model.text_encoders import TextFeatureCache, UnknownPromptError
 from tests.model_helpers import tiny_model
 from tests.test_text_encoders import CountingEncoder
@@ -210,3 +210,22 @@ def test_guidance_strength_changes_the_guidance_not_the_noise() -> None:
     stronger = Prompts(action="walking", parts={"arms": PartPrompt(strength=2.0)})
     moved = lifter.lift_people([PersonInput(_keypoints(100), prompts=stronger)], K, SIZE, options=options)
     assert np.abs(moved[0].joints3d - plain).max() > 1e-3  # the guidance itself does act
+
+
+def test_words_are_mirrored_for_the_flipped_copy_only_when_they_name_a_side() -> None:
+    assert Prompts(
+        action="turns right", parts={"arms": PartPrompt("Right arm raised, left arm down")}
+    ).mirrored() == Prompts(
+        action="turns left", parts={"arms": PartPrompt("Left arm raised, right arm down")}
+    )
+    assert mirror_words("upright, bright light, leftover") == "upright, bright light, leftover"
+    lifter = _lifter()
+    sided = Prompts(parts={"arms": PartPrompt("right arm raised")})
+    people = [PersonInput(_keypoints(30), prompts=sided)]
+    batch = lifter.prepare(people, K, SIZE, 30.0, LiftOptions(flip=True))
+    assert batch.mirrored is not None
+    expected, _ = lifter.encode_prompts([sided.mirrored()], batch.speeds)
+    torch.testing.assert_close(batch.mirrored.tokens, expected.tokens)
+    assert lifter.prepare(people, K, SIZE, 30.0, LiftOptions(flip=False)).mirrored is None
+    plain = [PersonInput(_keypoints(30), prompts=Prompts(parts={"arms": PartPrompt("raised")}))]
+    assert lifter.prepare(plain, K, SIZE, 30.0, LiftOptions(flip=True)).mirrored is None

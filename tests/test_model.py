@@ -15,6 +15,7 @@ from finepose_core.model.prompts import (
 )
 from finepose_core.model.pts import PromptTimestepStylization
 from finepose_core.model.text_encoders import PROMPT_TOKENS
+from finepose_core.skeleton import BODY_PARTS
 from tests.model_helpers import TEXT_WIDTH, random_prompts, tiny_model
 
 
@@ -39,15 +40,47 @@ def test_every_preset_predicts_all_frames(name: str) -> None:
 
 
 def test_parameter_counts() -> None:
-    """Measured: the paper preset is 40.63 M parameters with the MiniLM width (384): 36.15 M in the
+    """Measured: the paper preset is 41.36 M parameters with the MiniLM width (384): 36.15 M in the
     denoiser (the D3DP/MixSTE denoiser alone is about 34.8 M; FPC's cross-attention, PTS and F(t) add the
-    rest) and 4.48 M in the prompt learner. The small preset (N = 27) is 1.55 M."""
+    rest), 4.48 M in the prompt learner and 0.73 M in the part conditioning. The small preset (N = 27) is
+    1.63 M, 1.55 M without part conditioning (the bundled checkpoint's model)."""
     paper = FinePoseDenoiser(preset("paper", text_width=384))
     learner = parameter_count(paper.prompt_learner)
-    assert parameter_count(paper) == pytest.approx(40.63e6, rel=0.002)
-    assert parameter_count(paper) - learner == pytest.approx(36.15e6, rel=0.002)
+    parts = parameter_count(paper.part_conditioning) if paper.part_conditioning else 0
+    assert parameter_count(paper) == pytest.approx(41.36e6, rel=0.002)
+    assert parameter_count(paper) - learner - parts == pytest.approx(36.15e6, rel=0.002)
+    assert parts == pytest.approx(0.73e6, rel=0.01)
     small = FinePoseDenoiser(preset("small", text_width=384))
-    assert parameter_count(small) == pytest.approx(1.550e6, rel=0.002)
+    assert parameter_count(small) == pytest.approx(1.634e6, rel=0.002)
+    bare = FinePoseDenoiser(preset("small", text_width=384, part_conditioning=False))
+    assert parameter_count(bare) == pytest.approx(1.550e6, rel=0.002)
+
+
+def test_part_conditioning_starts_as_the_identity_and_routes_each_part_to_its_joints() -> None:
+    """A fresh part path changes nothing (so fine-tuning a checkpoint without it starts from its
+    function); once trained, a part's text moves that part's joint tokens only."""
+    without = tiny_model(text_tokens=5)
+    model = tiny_model(text_tokens=5, part_conditioning=True)
+    model.load_state_dict({**model.state_dict(), **without.state_dict()})
+    noisy, keypoints, t = torch.randn(2, 9, 17, 3), torch.randn(2, 9, 17, 2), torch.tensor([5, 700])
+    features = torch.randn(2, 7, 5, TEXT_WIDTH)
+    nulled = torch.zeros(2, 7, dtype=torch.bool)
+    with torch.no_grad():
+        same = model(noisy, keypoints, t, model.encode_prompts(features, nulled))
+        reference = without(noisy, keypoints, t, without.encode_prompts(features, nulled))
+    torch.testing.assert_close(same, reference)
+
+    assert model.part_conditioning is not None
+    torch.nn.init.normal_(model.part_conditioning.out.weight, std=0.5)
+    arms = PROMPT_KEYS.index("arms")
+    other = features.clone()
+    other[:, arms, -1] = torch.randn(2, TEXT_WIDTH)  # another sentence about the arms
+    with torch.no_grad():
+        a = model.encode_prompts(features, nulled).joints
+        b = model.encode_prompts(other, nulled).joints
+    assert a is not None and b is not None
+    moved = (a - b).abs().amax(dim=(0, 2)) > 1e-4  # [J]
+    assert moved.nonzero().flatten().tolist() == list(BODY_PARTS["arms"])
 
 
 def test_modifiers_receive_gradient_and_change_after_one_step() -> None:

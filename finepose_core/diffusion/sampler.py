@@ -60,8 +60,10 @@ class HypothesisSampler:
         prompt: PromptEmbedding,
         weights: Tensor,
         options: SamplingOptions,
+        mirrored: PromptEmbedding | None = None,
     ) -> Tensor:
-        """Ŷ_0 for noisy poses [H, B, N, J, 3], combining prompt variants and mirrored copies."""
+        """Ŷ_0 for noisy poses [H, B, N, J, 3], combining prompt variants and mirrored copies; `mirrored`
+        is the prompt for the mirror image (left and right swapped in its words), `prompt` by default."""
         hyps, batch, frames, joints, _ = noisy.shape
         variants = weights.shape[1]
         # [H, B, V, N, J, ·]: every hypothesis of every window with every prompt variant
@@ -70,11 +72,11 @@ class HypothesisSampler:
         y = y.reshape(-1, frames, joints, 3).clamp(-CLAMP_M, CLAMP_M)
         x = x.reshape(-1, frames, joints, 2)
         # prompt is [B·V] ordered (b, v); tile it over the hypotheses
-        prompts = PromptEmbedding(prompt.tokens.repeat(hyps, 1, 1), prompt.pooled.repeat(hyps, 1))
+        prompts = prompt.tile(hyps)
         if options.flip:
             y = torch.cat([y, mirror(y)])
             x = torch.cat([x, mirror(x)])
-            prompts = PromptEmbedding.cat([prompts, prompts])
+            prompts = PromptEmbedding.cat([prompts, prompts if mirrored is None else mirrored.tile(hyps)])
         steps = torch.full((y.shape[0],), t, dtype=torch.long, device=y.device)
         clean = self._network(y, x, steps, prompts, options.max_batch)
         if options.flip:
@@ -91,14 +93,16 @@ class HypothesisSampler:
         weights: Tensor,
         options: SamplingOptions,
         generator: torch.Generator | None = None,
+        mirrored: PromptEmbedding | None = None,
     ) -> Tensor:
-        """keypoints [B, N, J, 2] (model space), prompt [B·V], weights [B, V, J] → [H, B, N, J, 3]."""
+        """keypoints [B, N, J, 2] (model space), prompt [B·V] (and its mirror image's, for flip), weights
+        [B, V, J] → [H, B, N, J, 3]."""
         batch, frames, joints, _ = keypoints.shape
         if weights.shape[:1] != (batch,) or prompt.tokens.shape[0] != batch * weights.shape[1]:
             raise ValueError("prompt variants and guidance weights do not match the batch")
         shape = (options.hypotheses, batch, frames, joints, 3)
         sample = torch.randn(shape, generator=generator).to(keypoints.device, keypoints.dtype)
         for t, t_prev in self.scheduler.set_timesteps(options.steps):
-            clean = self.predict_clean(sample, keypoints, t, prompt, weights, options)
+            clean = self.predict_clean(sample, keypoints, t, prompt, weights, options, mirrored)
             sample = self.scheduler.step(clean, t, t_prev, sample, generator)
         return sample

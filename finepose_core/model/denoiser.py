@@ -3,6 +3,7 @@
 Data flow (paper eq. 5 and section 3.2), for a batch of clips of N frames and J = 17 joints:
 
     Z_t  = Linear(concat(Y_t, X)) + spatial position + P[L] + F(t)           [B, N, J, C]
+           (+ each joint's part description, for models with part conditioning)
     Z^s  = spatial block (attention over the joints of each frame)
     Z^sp = Z^s + CrossAttention(queries: pose tokens of a clip, keys/values: that clip's 77 prompt tokens)
     Z̃^sp = PTS(Z^sp, v = P[L] + F(t))
@@ -30,6 +31,7 @@ from finepose_core.model.blocks import (
     temporal_tokens,
 )
 from finepose_core.model.prompts import PromptEmbedding, PromptLearner
+from finepose_core.model.part_conditioning import PART_TEXT_INDEX, PartConditioning
 from finepose_core.model.pts import PromptTimestepStylization
 from finepose_core.model.text_encoders import ENCODED_TOKENS, PROMPT_TOKENS
 from finepose_core.model.timestep import TimestepEmbedding
@@ -50,6 +52,9 @@ class DenoiserConfig:
     # features per text: 4 (the paper's first four tokens; checkpoints that name none) or 5 (and the pooled
     # sentence feature, so that all of a description reaches the model)
     text_tokens: int = PROMPT_TOKENS
+    # each part's description also added to its joints' tokens (part_conditioning.py); False for
+    # checkpoints that name none
+    part_conditioning: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,13 +67,27 @@ class DenoiserConfig:
 PRESETS: Final[dict[str, DenoiserConfig]] = {
     # The paper's (D3DP/MixSTE) denoiser: 243 frames, C = 512, depth 8, 8 heads, MLP ratio 2.
     "paper": DenoiserConfig(
-        frames=243, width=512, depth=8, heads=8, mlp_ratio=2.0, drop_path=0.1, text_tokens=ENCODED_TOKENS
+        frames=243,
+        width=512,
+        depth=8,
+        heads=8,
+        mlp_ratio=2.0,
+        drop_path=0.1,
+        text_tokens=ENCODED_TOKENS,
+        part_conditioning=True,
     ),
     # Small enough to train on a laptop's CPU. On a CPU the cost per frame hardly depends on N, so short
     # windows give several times as many different training windows per minute as long ones
     # (docs/model.md has the measurement).
     "small": DenoiserConfig(
-        frames=27, width=128, depth=4, heads=4, mlp_ratio=2.0, drop_path=0.1, text_tokens=ENCODED_TOKENS
+        frames=27,
+        width=128,
+        depth=4,
+        heads=4,
+        mlp_ratio=2.0,
+        drop_path=0.1,
+        text_tokens=ENCODED_TOKENS,
+        part_conditioning=True,
     ),
 }
 
@@ -86,6 +105,9 @@ class FinePoseDenoiser(nn.Module):
         c = config
         self.prompt_learner = PromptLearner(
             c.text_width, c.width, c.heads, c.prompt_layers, c.mlp_ratio, c.text_tokens
+        )
+        self.part_conditioning = (
+            PartConditioning(c.text_width, c.width, c.joints) if c.part_conditioning else None
         )
         self.embed = nn.Linear(3 + 2, c.width)
         self.spatial_position = nn.Parameter(torch.zeros(1, 1, c.joints, c.width))
@@ -108,6 +130,13 @@ class FinePoseDenoiser(nn.Module):
     def encode_prompts(self, text_features: Tensor, nulled: Tensor) -> PromptEmbedding:
         """P for a batch of prompt sets; a pure function of its inputs, computed once per lift."""
         embedding: PromptEmbedding = self.prompt_learner(text_features, nulled)
+        if self.part_conditioning is not None:
+            # the sentence feature where the model has one (the last of five), else the tokens' mean
+            features = self.prompt_learner.standardized_features(text_features[:, PART_TEXT_INDEX])
+            sentences = (
+                features[:, :, -1] if self.config.text_tokens > PROMPT_TOKENS else features.mean(dim=2)
+            )
+            embedding.joints = self.part_conditioning(sentences, nulled[:, PART_TEXT_INDEX])
         return embedding
 
     def forward(self, noisy: Tensor, keypoints: Tensor, t: Tensor, prompt: PromptEmbedding) -> Tensor:
@@ -117,6 +146,8 @@ class FinePoseDenoiser(nn.Module):
             raise ValueError(f"{frames} frames exceed the model's window of {self.config.frames}")
         guide = prompt.pooled + self.time_embedding(t)  # P[L] + F(t), [B, C]
         z = self.embed(torch.cat([noisy, keypoints], dim=-1)) + self.spatial_position + guide[:, None, None]
+        if prompt.joints is not None:
+            z = z + prompt.joints[:, None]
 
         # FPC: first spatial block, prompt-pose cross-attention, PTS, first temporal block.
         z = from_spatial(self.spatial_blocks[0](spatial_tokens(z)), batch)

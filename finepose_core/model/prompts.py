@@ -15,7 +15,9 @@ branch of per-part classifier-free guidance at inference.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal, get_args
 
 import numpy as np
@@ -90,9 +92,29 @@ class Prompts:
         nulled = [self.off, self.off or not texts[ACTION_INDEX], *[self.off] * 5]
         return texts, nulled
 
+    def mirrored(self) -> Prompts:
+        """The same prompts for the left/right mirror image of the person (flip augmentation)."""
+        parts = {k: replace(v, description=mirror_words(v.description)) for k, v in self.parts.items()}
+        return replace(self, action=mirror_words(self.action), parts=parts)
+
     def guided_parts(self) -> list[str]:
         """Parts whose strength differs from 1 and so need a prompt-off prediction."""
         return [name for name in PART_KEYS if self.part(name).strength != 1.0]
+
+
+_SIDE = re.compile(r"\b(left|right)\b", re.IGNORECASE)
+_OTHER_SIDE: Final = {"left": "right", "right": "left"}
+
+
+def mirror_words(text: str) -> str:
+    """ "left" and "right" swapped: the words for the mirror image of what `text` describes."""
+
+    def swap(match: re.Match[str]) -> str:
+        word = match.group(0)
+        other = _OTHER_SIDE[word.lower()]
+        return other.capitalize() if word[0].isupper() else other
+
+    return _SIDE.sub(swap, text)
 
 
 def speed_from_keypoints(keypoints2d: NDArray[np.floating[Any]], fps: float) -> str:
@@ -127,23 +149,37 @@ def prompt_dropout(
 
 @dataclass
 class PromptEmbedding:
-    """P: tokens [B, 77, C] (keys/values of the cross-attention) and pooled P[L] [B, C]."""
+    """P: tokens [B, 77, C] (keys/values of the cross-attention), pooled P[L] [B, C], and for models with
+    part conditioning each joint's share of its part's description [B, J, C]."""
 
     tokens: Tensor
     pooled: Tensor
+    joints: Tensor | None = None
+
+    def _map(self, function: Callable[[Tensor], Tensor]) -> PromptEmbedding:
+        joints = None if self.joints is None else function(self.joints)
+        return PromptEmbedding(function(self.tokens), function(self.pooled), joints)
 
     def __getitem__(self, index: Tensor | slice) -> PromptEmbedding:
-        return PromptEmbedding(self.tokens[index], self.pooled[index])
+        return self._map(lambda t: t[index])
 
     def repeat_interleave(self, repeats: int) -> PromptEmbedding:
-        return PromptEmbedding(
-            self.tokens.repeat_interleave(repeats, dim=0), self.pooled.repeat_interleave(repeats, dim=0)
-        )
+        return self._map(lambda t: t.repeat_interleave(repeats, dim=0))
+
+    def tile(self, repeats: int) -> PromptEmbedding:
+        """The whole batch `repeats` times over (batch-major copies)."""
+        return self._map(lambda t: t.repeat(repeats, *([1] * (t.ndim - 1))))
 
     @staticmethod
     def cat(embeddings: list[PromptEmbedding]) -> PromptEmbedding:
+        with_joints = [e.joints is not None for e in embeddings]
+        if any(with_joints) and not all(with_joints):
+            raise ValueError("cannot join prompt embeddings with and without part conditioning")
+        joints = (
+            torch.cat([e.joints for e in embeddings if e.joints is not None]) if all(with_joints) else None
+        )
         return PromptEmbedding(
-            torch.cat([e.tokens for e in embeddings]), torch.cat([e.pooled for e in embeddings])
+            torch.cat([e.tokens for e in embeddings]), torch.cat([e.pooled for e in embeddings]), joints
         )
 
 
@@ -209,6 +245,9 @@ class PromptLearner(nn.Module):
         self.feature_mean.copy_(mean)
         self.feature_scale.copy_(scale.clamp_min(0.1 * float(scale.mean())))
 
+    def standardized_features(self, text_features: Tensor) -> Tensor:
+        return (text_features - self.feature_mean) / self.feature_scale
+
     def forward(self, text_features: Tensor, nulled: Tensor) -> PromptEmbedding:
         """text_features: [B, 7, text_tokens, D_text]; nulled: [B, 7] bool, True where a text is replaced
         by null."""
@@ -216,8 +255,7 @@ class PromptLearner(nn.Module):
         expected = (len(PROMPT_KEYS), self.text_tokens, self.text_width)
         if tuple(text_features.shape[1:]) != expected:
             raise ValueError(f"text features must be [B, {expected}], got {tuple(text_features.shape)}")
-        standardized = (text_features - self.feature_mean) / self.feature_scale
-        projected = self.project(standardized)  # [B, 7, 4, C]
+        projected = self.project(self.standardized_features(text_features))  # [B, 7, 4, C]
         projected = torch.where(nulled[:, :, None, None], self.null.expand_as(projected), projected)
         pieces = []
         for k, modifier in enumerate(self.modifiers):
