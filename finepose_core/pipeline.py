@@ -32,7 +32,14 @@ from finepose_core.geometry.camera import (
     intrinsics_from_fov,
 )
 from finepose_core.geometry.depth_fusion import DepthFusionConfig, fuse_depth
-from finepose_core.geometry.placement import Floor, PlacementConfig, fit_floor, root_translations, to_world
+from finepose_core.geometry.placement import (
+    Floor,
+    PlacementConfig,
+    fit_floor,
+    floor_warning,
+    root_translations,
+    to_world,
+)
 from finepose_core.lifter import Lifter, LiftResult, PersonInput
 from finepose_core.model.prompts import Prompts
 from finepose_core.model.text_encoders import TextEncoderError
@@ -273,13 +280,24 @@ class Pipeline:
         timings: dict[str, float],
         warnings: list[str],
     ) -> Result:
-        if people and not floor.fitted:
-            warnings.append(
-                "the floor could not be fitted (no clear foot contacts): a level camera 1.5 m high is assumed"
-            )
+        if people:
+            warning = floor_warning(floor)
+            if warning:
+                warnings.append(warning)
+        pitch, roll = floor.pitch_roll_deg
         return Result(
             video=video,
-            camera=CameraResult(camera.K, camera.source, floor.world_from_camera(), floor.fitted),
+            camera=CameraResult(
+                camera.K,
+                camera.source,
+                floor.world_from_camera(),
+                floor.fitted,
+                up_source=floor.source,
+                up_uncertainty_deg=floor.uncertainty_deg,
+                pitch_deg=pitch,
+                roll_deg=roll,
+                height_m=floor.camera_height,
+            ),
             people=people,
             model=self._model_info(options),
             prompts=_prompts_summary(options.prompts),

@@ -62,6 +62,15 @@ class CameraResult:
     source: str  # "user" | "estimated"
     world_from_camera: NDArray[np.float64]  # 4 × 4
     floor_fitted: bool = False
+    # how the world's up and the floor were found (geometry/placement.py): "contacts" (a plane through
+    # planted feet), "body" (upright people; the floor under their lowest ankles) or "default" (a level
+    # camera at a default height); the camera's pitch (down positive), roll and height that follow, and
+    # about one standard deviation of the up direction (None for the default)
+    up_source: str = "default"
+    up_uncertainty_deg: float | None = None
+    pitch_deg: float = 0.0
+    roll_deg: float = 0.0
+    height_m: float = 0.0
 
 
 @dataclass
@@ -96,6 +105,11 @@ class Result:
                 "source": self.camera.source,
                 "world_from_camera": array(self.camera.world_from_camera, 6),
                 "floor_fitted": self.camera.floor_fitted,
+                "up_source": self.camera.up_source,
+                "up_uncertainty_deg": _rounded(self.camera.up_uncertainty_deg, 2),
+                "pitch_deg": round(self.camera.pitch_deg, 2),
+                "roll_deg": round(self.camera.roll_deg, 2),
+                "height_m": round(self.camera.height_m, 3),
             },
             "skeleton": {"name": H36M_NAME, "joints": list(H36M_JOINTS), "parents": list(H36M_PARENTS)},
             "people": [
@@ -141,6 +155,10 @@ class Result:
             arrays[prefix + "keypoints2d"] = person.keypoints2d.astype(np.float32)
             arrays[prefix + "confidence2d"] = person.confidence2d.astype(np.float32)
         np.savez_compressed(path, **arrays)
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _nested(values: NDArray[Any]) -> Any:

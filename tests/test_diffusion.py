@@ -166,6 +166,7 @@ def test_flip_gives_the_mirrored_copy_the_mirrored_words() -> None:
     """With words that name a side, the mirrored copy is conditioned on the mirror image's words: the
     flip-averaged prediction is then equivariant under mirroring the input and swapping the words."""
     model = tiny_model(part_conditioning=True, text_tokens=5)
+    assert model.part_conditioning is not None
     torch.nn.init.normal_(model.part_conditioning.out.weight, std=0.5)
     sampler = HypothesisSampler(model, DDIMScheduler(NoiseSchedule.cosine()))
     prompts = random_prompts(model, 2)  # stand-ins for "right arm raised" and "left arm raised"

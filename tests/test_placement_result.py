@@ -10,7 +10,14 @@ import pytest
 
 from finepose_core.data.cameras import look_rotation
 from finepose_core.geometry.camera import intrinsics_from_fov, project
-from finepose_core.geometry.placement import ANKLE_HEIGHT_M, fit_floor, root_translations, to_world
+from finepose_core.geometry.gravity import camera_pitch_roll, up_from_pitch_roll
+from finepose_core.geometry.placement import (
+    ANKLE_HEIGHT_M,
+    fit_floor,
+    floor_warning,
+    root_translations,
+    to_world,
+)
 from finepose_core.result import (
     CameraResult,
     ModelInfo,
@@ -101,10 +108,57 @@ def test_floor_and_world_frame_are_recovered() -> None:
     assert back[:, 10, 2].max() == pytest.approx(1.7, abs=0.01)
 
 
-def test_no_contacts_fall_back_to_a_level_camera() -> None:
+def test_nobody_upright_falls_back_to_a_level_camera_and_says_so() -> None:
     floating = np.random.default_rng(0).normal(size=(5, 17, 3)) + np.array([0, 0, 4.0])
     floor = fit_floor([floating], FPS)
-    assert not floor.fitted and -floor.offset == pytest.approx(1.5)
+    assert not floor.fitted and floor.source == "default" and -floor.offset == pytest.approx(1.5)
+    warning = floor_warning(floor)
+    assert warning is not None and "level camera 1.5 m high is assumed" in warning
+
+
+def _swaying(world: np.ndarray, seed: int, lean_deg: float = 3.0, sway_deg: float = 4.0) -> np.ndarray:
+    """The walker leaning forward a little and swaying about its feet frame by frame, with lifter-like
+    jitter (3 cm per joint and frame) that leaves no slow ankle anywhere: no foot contact to be found."""
+    rng = np.random.default_rng(seed)
+    out = world.copy()
+    for f in range(len(world)):
+        feet = world[f, [3, 6]].mean(axis=0)
+        pitch = np.radians(lean_deg + rng.normal(scale=sway_deg))
+        roll = np.radians(rng.normal(scale=sway_deg))
+        rx = np.array([[1, 0, 0], [0, np.cos(pitch), -np.sin(pitch)], [0, np.sin(pitch), np.cos(pitch)]])
+        ry = np.array([[np.cos(roll), 0, np.sin(roll)], [0, 1, 0], [-np.sin(roll), 0, np.cos(roll)]])
+        out[f] = (world[f] - feet) @ (ry @ rx).T + feet
+    return out + rng.normal(scale=0.03, size=out.shape)
+
+
+def test_a_walk_from_a_high_pitched_camera_is_placed_upright_without_contacts() -> None:
+    """A camera 3.3 m high, pitched 30° down: no foot contact can be found in the jittery joints, yet the
+    world comes out upright (within 5°) and the camera's height within 0.3 m, from the people's posture."""
+    R, t = _camera(3.3, 30.0)
+    world = [
+        _swaying(_walker(150, (-1.5, 6.0), (0.9, -0.4)), seed=1),
+        _swaying(_walker(150, (1.0, 8.0), (-0.6, 0.0)), 2),
+    ]
+    cameras = [w @ R.T + t for w in world]
+    floor = fit_floor(cameras, FPS)
+    assert not floor.fitted and floor.source == "body"
+    true_up = R @ np.array([0.0, 0.0, 1.0])
+    tilt = np.degrees(np.arccos(np.clip(floor.normal @ true_up, -1, 1)))
+    assert tilt < 5.0
+    assert floor.camera_height == pytest.approx(3.3, abs=0.3)
+    pitch, roll = floor.pitch_roll_deg
+    assert pitch == pytest.approx(30.0, abs=5.0) and abs(roll) < 5.0
+    assert floor.uncertainty_deg is not None and floor.uncertainty_deg < 5.0 and floor.sure
+    assert floor_warning(floor) is None
+    back = to_world(cameras[0], floor.world_from_camera())
+    assert np.median(back[:, 10, 2]) == pytest.approx(1.7, abs=0.3)  # the head at head height
+
+
+def test_pitch_and_roll_round_trip() -> None:
+    for pitch, roll in ((30.0, 0.0), (-20.0, 5.0), (0.0, -10.0)):
+        assert camera_pitch_roll(up_from_pitch_roll(pitch, roll)) == pytest.approx((pitch, roll), abs=1e-9)
+    R, _ = _camera(1.0, 30.0)
+    assert camera_pitch_roll(R @ np.array([0.0, 0.0, 1.0]))[0] == pytest.approx(30.0)
 
 
 def _result() -> Result:

@@ -80,8 +80,8 @@ class HypothesisSampler:
         steps = torch.full((y.shape[0],), t, dtype=torch.long, device=y.device)
         clean = self._network(y, x, steps, prompts, options.max_batch)
         if options.flip:
-            direct, mirrored = clean.chunk(2)
-            clean = 0.5 * (direct + mirror(mirrored))
+            direct, flipped = clean.chunk(2)
+            clean = 0.5 * (direct + mirror(flipped))
         clean = clean.view(hyps, batch, variants, frames, joints, 3)
         return (clean * weights[None, :, :, None, :, None]).sum(dim=2)
 

@@ -3,15 +3,18 @@
 - Root translation: per frame, the camera-space translation that best reprojects the lifted root-relative
   pose onto its 2D keypoints (`camera.estimate_root_translation`, weighted by confidence), then smoothed
   over time, so people walking across the room keep their relative depths.
-- Floor: a plane fitted to the ankles while the feet are in contact with the ground (slow and low),
-  by least squares with outlier rejection, over every person together.
+- Up and floor: the world's up from the people's upright frames (`gravity.estimate_up`), so the camera's
+  pitch and roll are known without foot contacts; then a plane fitted to the ankles while the feet are in
+  contact with the ground (slow and low along that up), by least squares with outlier rejection, over
+  every person together. Without contacts the floor lies under the lowest ankles along the estimated up;
+  only when nobody is upright at all is a level camera at a default height assumed (and said).
 - World frame: z up along the floor normal, the floor at z = 0, the origin under the camera, x along the
   camera's x projected onto the floor; `world_from_camera` is the 4×4 transform of docs/architecture.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,6 +22,13 @@ from numpy.typing import NDArray
 from scipy.signal import savgol_filter
 
 from finepose_core.geometry.camera import estimate_root_translation
+from finepose_core.geometry.gravity import (
+    GravityConfig,
+    UpEstimate,
+    camera_pitch_roll,
+    estimate_up,
+    up_from_pitch_roll,
+)
 
 FloatArray = NDArray[np.float64]
 ANKLES = (3, 6)
@@ -31,8 +41,15 @@ class PlacementConfig:
     smoothing_seconds: float = 0.3  # Savitzky–Golay window for the root path
     contact_speed: float = 0.25  # m/s: an ankle slower than this may be on the floor
     contact_height: float = 0.08  # m: and no higher than this above the lowest ankle nearby
-    default_camera_height: float = 1.5  # m, when no floor can be fitted
+    default_camera_height: float = 1.5  # m, when nobody is upright: no up, no floor
     default_pitch_deg: float = 5.0
+    # a contact plane is kept when its normal is within this angle of the people's up (or, without one, of
+    # the default level camera's): ankles of one person walking a straight line leave the plane's tilt
+    # about that line free
+    plane_agrees_deg: float = 15.0
+    # without contacts: the scatter of the lowest ankles about the floor (the lifter's depth noise), metres
+    floor_noise_m: float = 0.05
+    gravity: GravityConfig = field(default_factory=GravityConfig)
 
 
 def root_translations(
@@ -92,12 +109,29 @@ def fit_plane(points: FloatArray, iterations: int = 3) -> tuple[FloatArray, floa
     return normal, offset
 
 
+FloorSource = str  # "contacts" | "body" | "default"
+
+
 @dataclass
 class Floor:
     normal: FloatArray  # unit, in camera space, pointing up (away from the floor)
     offset: float  # normal · x = offset on the floor
-    fitted: bool  # False: a default (level camera at a default height)
+    fitted: bool  # True: a plane through foot contacts
     contacts: int  # ankle positions used
+    # how up was found: "contacts" (the plane), "body" (upright people, floor under the lowest ankles),
+    # "default" (nobody upright: a level camera at a default height)
+    source: FloorSource = "contacts"
+    uncertainty_deg: float | None = None  # of the up direction; None for the default
+    sure: bool = True
+
+    @property
+    def camera_height(self) -> float:
+        """The camera centre's height above the floor, metres."""
+        return -self.offset
+
+    @property
+    def pitch_roll_deg(self) -> tuple[float, float]:
+        return camera_pitch_roll(self.normal)
 
     def world_from_camera(self) -> FloatArray:
         """4×4: world (z up, floor z = 0, origin under the camera) from camera coordinates."""
@@ -106,33 +140,125 @@ class Floor:
         x_axis /= np.linalg.norm(x_axis)
         y_axis = np.cross(up, x_axis)
         rotation = np.stack([x_axis, y_axis, up])  # rows: world axes in camera coordinates
-        camera_height = -self.offset  # the camera centre (origin) is this far above the floor
         transform = np.eye(4)
         transform[:3, :3] = rotation
-        transform[:3, 3] = [0.0, 0.0, camera_height]
+        transform[:3, 3] = [0.0, 0.0, self.camera_height]
         return transform
+
+
+def _angle_deg(a: FloatArray, b: FloatArray) -> float:
+    return float(np.degrees(np.arccos(np.clip(float(a @ b), -1.0, 1.0))))
+
+
+def _contact_plane(
+    people_joints: list[FloatArray], fps: float, config: PlacementConfig, up: FloatArray
+) -> tuple[FloatArray, float, int] | None:
+    """A plane through the ankles in contact (found along `up`), its normal turned to point up; and how
+    many ankle positions it rests on."""
+    points = []
+    for joints in people_joints:
+        contacts = foot_contacts(joints, fps, config, -up)
+        points.append(joints[:, list(ANKLES)][contacts])
+    stacked = np.concatenate(points) if points else np.zeros((0, 3))
+    stacked = stacked[np.isfinite(stacked).all(axis=-1)]
+    plane = fit_plane(stacked)
+    if plane is None:
+        return None
+    normal, offset = plane
+    if normal @ up < 0:
+        normal, offset = -normal, -offset
+    return normal, offset, len(stacked)
+
+
+def _tangent_basis(up: FloatArray) -> tuple[FloatArray, FloatArray]:
+    helper = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
+    first = np.cross(up, helper)
+    first /= np.linalg.norm(first)
+    return first, np.cross(up, first)
+
+
+def _lowest_ankles_plane(
+    people_joints: list[FloatArray], up: FloatArray, uncertainty_deg: float, config: PlacementConfig
+) -> tuple[FloatArray, float] | None:
+    """The floor under the people's lowest ankles: per frame the lower ankle of each person, a plane
+    through the lower envelope of those points (points well above it, a foot in the air or a runner in
+    flight, count little), its tilt away from `up` held by a prior as wide as up's uncertainty.
+
+    A small error in up tilts the floor by the same angle, which at the people's distance moves it by
+    distance × angle (7 m × 3° ≈ 0.4 m in camera height); the ankles' heights as the people move about the
+    room tell that tilt where they cover ground, and the prior keeps it where they do not."""
+    points = []
+    for joints in people_joints:
+        ankles = joints[:, list(ANKLES)]
+        lower = np.argmin(ankles @ up, axis=1)
+        chosen = ankles[np.arange(len(ankles)), lower]
+        points.append(chosen[np.isfinite(chosen).all(axis=-1)])
+    stacked = np.concatenate(points) if points else np.zeros((0, 3))
+    if len(stacked) < 10:
+        return None
+    first, second = _tangent_basis(up)
+    heights = stacked @ up
+    across = np.stack([stacked @ first, stacked @ second], axis=-1)
+    design = np.concatenate([np.ones((len(stacked), 1)), across - across.mean(axis=0)], axis=1)
+    prior = (
+        np.diag([0.0, 1.0, 1.0]) * (config.floor_noise_m / np.tan(np.radians(max(uncertainty_deg, 0.5)))) ** 2
+    )
+    weights = np.ones(len(stacked))
+    coefficients = np.zeros(3)
+    for _ in range(6):
+        weighted = design * weights[:, None]
+        coefficients = np.linalg.solve(weighted.T @ design + prior, weighted.T @ heights)
+        residual = heights - design @ coefficients
+        # the lower envelope: points above the plane by more than the noise are feet in the air
+        weights = np.where(residual <= config.floor_noise_m, 1.0, 0.05)
+    slope = coefficients[1:]
+    normal = up - slope[0] * first - slope[1] * second
+    scale = float(np.linalg.norm(normal))
+    normal = normal / scale
+    # height along `up` = c0 + slope·(across − mean); the plane n·x = offset in the tilted normal
+    offset = (coefficients[0] - slope @ across.mean(axis=0)) / scale
+    return normal, float(offset) - ANKLE_HEIGHT_M
 
 
 def fit_floor(people_joints: list[FloatArray], fps: float, config: PlacementConfig | None = None) -> Floor:
     """The floor under everybody's feet, from camera-space joints of each person [F, 17, 3]."""
     config = config or PlacementConfig()
-    pitch = np.radians(config.default_pitch_deg)
-    default_up = np.array([0.0, -np.cos(pitch), -np.sin(pitch)])  # camera y is down; tilted down a little
-    points = []
-    for joints in people_joints:
-        contacts = foot_contacts(joints, fps, config, -default_up)
-        ankles = joints[:, list(ANKLES)]
-        points.append(ankles[contacts])
-    stacked = np.concatenate(points) if points else np.zeros((0, 3))
-    plane = fit_plane(stacked[np.isfinite(stacked).all(axis=-1)])
+    default_up = up_from_pitch_roll(config.default_pitch_deg)
+    body: UpEstimate | None = estimate_up(people_joints, fps, config.gravity)
+    up = default_up if body is None else body.up
+    # with an up from the people, a plane must agree with it; without, a tripod or hand-held camera's
+    # floor is still roughly level
+    agree = config.plane_agrees_deg if body is not None else 45.0
+    plane = _contact_plane(people_joints, fps, config, up)
     if plane is not None:
-        normal, offset = plane
-        if normal @ default_up < 0:
-            normal, offset = -normal, -offset
-        # a plausible floor is below the camera and roughly horizontal to a tripod or hand-held camera
-        if normal @ default_up > np.cos(np.radians(45)) and offset < -0.2:
-            return Floor(normal, offset - ANKLE_HEIGHT_M, True, len(stacked))
-    return Floor(default_up, -config.default_camera_height, False, len(stacked))
+        normal, offset, count = plane
+        if _angle_deg(normal, up) < agree and offset < -0.2:
+            uncertainty = _angle_deg(normal, up) if body is not None else None
+            return Floor(normal, offset - ANKLE_HEIGHT_M, True, count, "contacts", uncertainty, True)
+    count = 0 if plane is None else plane[2]
+    if body is not None:
+        lowest = _lowest_ankles_plane(people_joints, body.up, body.uncertainty_deg, config)
+        if lowest is not None and lowest[1] < 0:
+            normal, level = lowest
+            return Floor(normal, level, False, count, "body", body.uncertainty_deg, body.sure)
+    return Floor(default_up, -config.default_camera_height, False, count, "default", None, False)
+
+
+def floor_warning(floor: Floor) -> str | None:
+    """What a user should know about how the world was set upright, or None when it is well founded."""
+    pitch, roll = floor.pitch_roll_deg
+    if floor.source == "default":
+        return (
+            f"nobody stands upright long enough to tell which way is up: a level camera "
+            f"{floor.camera_height:.1f} m high is assumed (pitch {pitch:.0f}°)"
+        )
+    if not floor.sure:
+        return (
+            f"the floor is estimated from the people's posture, not from foot contacts, and is uncertain "
+            f"(camera pitch {pitch:.0f}° ± {floor.uncertainty_deg or 0:.0f}°, roll {roll:.0f}°, height "
+            f"{floor.camera_height:.1f} m)"
+        )
+    return None
 
 
 def to_world(points_camera: NDArray[np.floating[Any]], world_from_camera: FloatArray) -> FloatArray:

@@ -30,8 +30,8 @@ from finepose_core.model.blocks import (
     spatial_tokens,
     temporal_tokens,
 )
-from finepose_core.model.prompts import PromptEmbedding, PromptLearner
 from finepose_core.model.part_conditioning import PART_TEXT_INDEX, PartConditioning
+from finepose_core.model.prompts import PromptEmbedding, PromptLearner
 from finepose_core.model.pts import PromptTimestepStylization
 from finepose_core.model.text_encoders import ENCODED_TOKENS, PROMPT_TOKENS
 from finepose_core.model.timestep import TimestepEmbedding
