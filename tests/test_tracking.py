@@ -168,3 +168,41 @@ def test_a_person_who_walks_out_and_back_in_half_seen_keeps_one_id() -> None:
     assert [t.id for t in online_only] == [0, 1, 2]  # without stitching: a new id per pass
     smaller = _person(170, legs=0.40, arms=0.30)  # someone else, further away
     assert [t.id for t in track_people(detections(walker, later=smaller), FPS)] == [0, 1]
+
+
+def test_a_second_detection_of_one_body_does_not_become_a_person() -> None:
+    """The multi-person detector sometimes reports one body twice (two skeletons a few pixels apart, one
+    with a limb elsewhere); for half a second here. One person comes out, with the better detection."""
+    frames = 60
+    person = (_person(220), _line((200, 300), (500, 300), frames))
+    rng = np.random.default_rng(3)
+    detections = _video([person], frames, [set(range(frames))])
+    for f in range(20, 35):
+        joints, confidence = detections[f]
+        copy = joints[0] + rng.normal(scale=4.0, size=(17, 2))
+        copy[[12, 13]] += (30.0, -40.0)  # its right forearm guessed elsewhere
+        detections[f] = (np.stack([joints[0], copy]), np.stack([confidence[0], confidence[0] * 0.8]))
+    tracks = track_people(detections, FPS)
+    assert len(tracks) == 1 and len(tracks[0].frames) == frames
+    assert tracks[0].detection is not None and (tracks[0].detection == 0).all()  # the confident one
+
+
+def test_a_person_crossing_behind_another_keeps_the_id() -> None:
+    """A near person (large) and a far one (small) cross; the far one is hidden behind the near one for
+    a third of a second and reappears on the other side of the near one's legs: both keep their ids."""
+    frames = 120
+    near = (_person(300), _line((150, 330), (750, 330), frames))
+    far = (_person(150, legs=0.45), _line((700, 250), (200, 250), frames))
+    near_x = near[1][:, 0]
+    far_x = far[1][:, 0]
+    hidden = {f for f in range(frames) if abs(near_x[f] - far_x[f]) < 60}
+    assert 8 <= len(hidden) <= 15
+    detections = _video([near, far], frames, [set(range(frames)), set(range(frames)) - hidden])
+    tracks = track_people(detections, FPS)
+    assert len(tracks) == 2
+    for track in tracks:
+        assert len(track.frames) == frames  # each one track from start to end, the gap bridged
+        pelvis_x = track.keypoints2d[:, 0, 0]
+        assert abs(np.diff(pelvis_x)).max() < 30
+    by_start = sorted(tracks, key=lambda t: t.keypoints2d[0, 0, 0])
+    assert by_start[0].keypoints2d[-1, 0, 0] > 600 and by_start[1].keypoints2d[-1, 0, 0] < 300

@@ -18,6 +18,10 @@ detection's, in units of the track's body size; pairs above `max_cost` are not m
   again and again (a corridor, a stage) would otherwise get a new id per pass. The proportions here are
   limb lengths only (not shoulder or hip width, which change as the body turns), and they and the sizes
   come from the sightings where the whole body was seen confidently.
+- Duplicates: the multi-person detector sometimes reports one body twice, two skeletons a few pixels
+  apart (one perhaps with a limb elsewhere). Before matching, of two detections of a frame that agree on
+  most joints (within a small share of the body's size) only the more confident is kept, so the copy can
+  neither start a ghost track nor take the person's id.
 - Tracks seen in fewer than `min_frames` frames are dropped at the end.
 """
 
@@ -54,6 +58,10 @@ class TrackerConfig:
     whole_body_joints: int = 15
     stitch_min_sightings: int = 5
     gap_confidence: float = 0.2  # confidence scale of interpolated frames
+    # two detections of a frame are one body when at least `duplicate_share` of their jointly seen joints
+    # lie within `duplicate_distance` × the body's size of each other
+    duplicate_distance: float = 0.05
+    duplicate_share: float = 0.7
 
 
 @dataclass
@@ -127,6 +135,34 @@ class TrackResult:
     detection: NDArray[np.int64] | None = None
 
 
+def _body_size(points: FloatArray, confidence: FloatArray) -> float:
+    usable = np.isfinite(points).all(axis=-1) & (confidence > 0.2)
+    chosen = points[usable] if usable.sum() >= 3 else points[np.isfinite(points).all(axis=-1)]
+    return max(float(np.linalg.norm(np.ptp(chosen, axis=0))), 10.0) if len(chosen) else 10.0
+
+
+def distinct_bodies(joints: FloatArray, confidence: FloatArray, config: TrackerConfig) -> list[int]:
+    """The detections of one frame [P, 17, 2] that are not a second report of a body already kept; the
+    more confident of two duplicates is the one kept."""
+    order = np.argsort(-np.nan_to_num(confidence).sum(axis=-1), kind="stable")
+    kept: list[int] = []
+    for d in order:
+        size = _body_size(joints[d], confidence[d])
+        duplicate = False
+        for k in kept:
+            both = np.isfinite(joints[d]).all(axis=-1) & np.isfinite(joints[k]).all(axis=-1)
+            if both.sum() < 3:
+                continue
+            distance = np.linalg.norm(joints[d][both] - joints[k][both], axis=-1)
+            scale = min(size, _body_size(joints[k], confidence[k]))
+            if (distance < config.duplicate_distance * scale).mean() >= config.duplicate_share:
+                duplicate = True
+                break
+        if not duplicate:
+            kept.append(int(d))
+    return sorted(kept)
+
+
 def _cost(track: Track, frame: int, joints: FloatArray, confidence: FloatArray) -> float:
     predicted = track.predict(frame)
     weights = np.minimum(track.confidence[-1], confidence)
@@ -152,11 +188,13 @@ class Tracker:
         return max(1, round(self.config.max_gap_seconds * self.fps))
 
     def update(self, frame: int, joints: FloatArray, confidence: FloatArray) -> list[int]:
-        """Detections of one frame [P, 17, 2], [P, 17] → the track id given to each (−1: tentative)."""
+        """Detections of one frame [P, 17, 2], [P, 17] → the track id given to each (−1: tentative or a
+        duplicate of another detection)."""
         config = self.config
+        bodies = distinct_bodies(joints, confidence, config) if len(joints) > 1 else list(range(len(joints)))
         costs = np.full((len(self.live), len(joints)), np.inf)
         for t, track in enumerate(self.live):
-            for d in range(len(joints)):
+            for d in bodies:
                 costs[t, d] = _cost(track, frame, joints[d], confidence[d])
         matched_tracks: set[int] = set()
         assigned: dict[int, Track] = {}  # detection → the track that took it
@@ -183,7 +221,7 @@ class Tracker:
                 self.lost.append(track)
             else:
                 survivors.append(track)
-        for d in range(len(joints)):
+        for d in bodies:
             if d not in assigned and np.isfinite(joints[d]).all(axis=-1).sum() >= 6:
                 track = Track(
                     self._tentative_ids,
