@@ -109,6 +109,12 @@ class JobOptions(_Strict):
         label="Image Depth",
     )
 
+    plant_feet: bool = option(
+        True,
+        "find where each foot is planted (still in the image, low, slow) and keep it there, on the floor",
+        label="Plant Feet",
+    )
+
     @model_validator(mode="after")
     def _consistent(self) -> JobOptions:
         if self.focal_px is not None and self.fov_deg is not None:

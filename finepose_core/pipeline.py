@@ -32,6 +32,7 @@ from finepose_core.geometry.camera import (
     intrinsics_from_fov,
 )
 from finepose_core.geometry.depth_fusion import DepthFusionConfig, fuse_depth
+from finepose_core.geometry.feet import FeetConfig, find_contacts, plant_feet
 from finepose_core.geometry.placement import (
     Floor,
     PlacementConfig,
@@ -368,8 +369,19 @@ class Pipeline:
             lifted_by_track.append(parts)
         floor = fit_floor(camera_joints, camera.fps, PlacementConfig())
         world_from_camera = floor.world_from_camera()
+        feet = FeetConfig() if options.plant_feet else None
         results = [
-            self._person(track, uncertainty, joints, world_from_camera, frame_indices, lifted, track_runs)
+            self._person(
+                track,
+                uncertainty,
+                joints,
+                world_from_camera,
+                frame_indices,
+                lifted,
+                track_runs,
+                feet,
+                camera.fps,
+            )
             for track, uncertainty, joints, lifted, track_runs in zip(
                 tracks, uncertainties, camera_joints, lifted_by_track, runs, strict=True
             )
@@ -434,8 +446,19 @@ class Pipeline:
         frame_indices: list[int],
         lifted: list[LiftResult],
         runs: list[slice],
+        feet: FeetConfig | None,
+        fps: float,
     ) -> PersonResult:
         longest = max(lifted, key=lambda part: len(part.joints3d))
+        world = to_world(joints_camera, world_from_camera)
+        contacts = np.zeros((len(world), 2), bool)
+        if feet is not None:  # each run of consecutive frames on its own: a gap may hide any motion
+            for run in runs:
+                contacts[run] = find_contacts(
+                    world[run], track.keypoints2d[run], track.confidence2d[run], fps, feet
+                )
+                world[run] = plant_feet(world[run], contacts[run], fps, feet)
+            joints_camera = to_world(world, np.linalg.inv(world_from_camera))
         frames = [frame_indices[f] for f in track.frames]
         windows = []
         for part, run in zip(lifted, runs, strict=True):
@@ -447,13 +470,14 @@ class Pipeline:
             id=track.id,
             frames=frames,
             joints3d_camera=joints_camera,
-            joints3d_world=to_world(joints_camera, world_from_camera),
+            joints3d_world=world,
             uncertainty=uncertainty,
             keypoints2d=track.keypoints2d,
             confidence2d=track.confidence2d,
             prompts=longest.texts,
             prompt_sources=longest.sources,
             part_texts=windows,
+            foot_contacts=contacts,
         )
 
 

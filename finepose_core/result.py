@@ -43,6 +43,9 @@ class PersonResult:
     prompt_sources: dict[str, str] = field(default_factory=dict)
     # per window of the lifter: {"frames": [first, after the last] (video frame indices), part: words, …}
     part_texts: list[dict[str, Any]] = field(default_factory=list)
+    # [F, 2] (right, left ankle) planted, as found and held by placement (geometry/feet.py); None: not
+    # looked for
+    foot_contacts: NDArray[np.bool_] | None = None
 
 
 @dataclass
@@ -124,6 +127,9 @@ class Result:
                     "prompts": person.prompts,
                     "prompt_sources": person.prompt_sources,
                     "part_texts": person.part_texts,
+                    "foot_contacts": None
+                    if person.foot_contacts is None
+                    else [[bool(v) for v in row] for row in person.foot_contacts],
                 }
                 for person in self.people
             ],

@@ -1,0 +1,127 @@
+"""Feet that stay planted: foot contacts found on the lifted motion and honoured where it is placed.
+
+The lifter's root-relative poses are good; what makes feet slide is mostly the root's depth, which a
+single camera measures poorly (a centimetre of 2D noise is several centimetres of depth at a few metres).
+The image, on the other hand, sees a planted foot sharply: its ankle stands still in the picture. So a
+contact is an ankle that is still in 2D (in body heights per second, so it holds at any distance), low
+over the floor and not fast in 3D. Each contact pins its ankle to one point on the floor (its median
+position, lowered onto the floor), and the whole body is shifted frame by frame by the mean pull of its
+planted ankles, eased between contacts, so the motion keeps its shape and every client — the JSON, the
+add-on, the batch script — gets feet that stay where they were put down, soles on the floor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.linalg import solveh_banded
+from scipy.ndimage import gaussian_filter1d
+
+FloatArray = NDArray[np.float64]
+ANKLES = (3, 6)
+# the ankle joint centre stands this far above the floor (placement.ANKLE_HEIGHT_M; kept here too so
+# that this module does not depend on placement)
+ANKLE_HEIGHT_M = 0.08
+
+
+@dataclass(frozen=True)
+class FeetConfig:
+    still_2d: float = 0.3  # body heights per second: at most this fast in the image
+    low_m: float = 0.12  # at most this far above the ankle's low level over the clip
+    speed_3d: float = 0.8  # m/s, smoothed: the 3D may not contradict the image by much
+    min_frames: int = 3  # shorter contacts are noise
+    smoothing_seconds: float = 0.05  # of the 2D and 3D ankle tracks before speeds are read
+    # λ of plant_feet: 0 pins exactly (the root's per-frame depth noise is what moves a planted foot, so
+    # following it frame by frame is the fix); larger smooths the shift at the cost of some sliding
+    smoothness: float = 0.02
+    on_floor: bool = True  # planted ankles lowered or raised onto the floor (z = ankle height)
+
+
+def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    padded = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _speed(track: FloatArray, fps: float, sigma: float) -> FloatArray:
+    """Per-frame speed [F] of a track [F, D] after a light Gaussian smoothing (jitter reads as speed)."""
+    if len(track) < 2:
+        return np.zeros(len(track))
+    smooth = gaussian_filter1d(track, sigma, axis=0, mode="nearest") if sigma > 0 else track
+    return np.asarray(np.linalg.norm(np.gradient(smooth, axis=0), axis=-1) * fps)
+
+
+def find_contacts(
+    world: NDArray[np.floating[Any]],
+    keypoints2d: NDArray[np.floating[Any]],
+    confidence: NDArray[np.floating[Any]] | None,
+    fps: float,
+    config: FeetConfig | None = None,
+) -> NDArray[np.bool_]:
+    """[F, 2] whether each ankle (right, left) is planted, from world joints [F, 17, 3] (z up) and the 2D
+    [F, 17, 2] the person was lifted from."""
+    config = config or FeetConfig()
+    joints = np.asarray(world, dtype=np.float64)
+    pixels = np.asarray(keypoints2d, dtype=np.float64)
+    frames = len(joints)
+    out = np.zeros((frames, len(ANKLES)), bool)
+    if frames < config.min_frames:
+        return out
+    height = float(np.nanmedian(np.ptp(pixels[..., 1], axis=1)))
+    if not np.isfinite(height) or height <= 0:
+        return out
+    sigma = config.smoothing_seconds * fps
+    seen = np.ones(pixels.shape[:2], bool) if confidence is None else np.asarray(confidence) > 0.3
+    for side, ankle in enumerate(ANKLES):
+        track2d = pixels[:, ankle]
+        if not np.isfinite(track2d).all():
+            continue
+        still = _speed(track2d, fps, sigma) / height < config.still_2d
+        z = joints[:, ankle, 2]
+        low = z - np.nanpercentile(z, 5) < config.low_m
+        slow = _speed(joints[:, ankle, :2], fps, sigma) < config.speed_3d
+        mask = still & low & slow & seen[:, ankle]
+        for start, end in _runs(mask):
+            if end - start >= config.min_frames:
+                out[start:end, side] = True
+    return out
+
+
+def plant_feet(
+    world: NDArray[np.floating[Any]],
+    contacts: NDArray[np.bool_],
+    fps: float,
+    config: FeetConfig | None = None,
+) -> FloatArray:
+    """World joints [F, 17, 3] shifted frame by frame so that each contact's ankle stays at one point
+    (on the floor when `on_floor`).
+
+    The shift s_t is the least-squares balance of the planted ankles' pulls and smoothness:
+        Σ_t Σ_planted |a_t + s_t − pin|² + λ Σ_t |s_{t+1} − s_t|²,
+    a tridiagonal system: the pins hold where a foot is down, and between contacts the shift glides
+    linearly from one contact's to the next."""
+    config = config or FeetConfig()
+    joints = np.array(world, dtype=np.float64)
+    frames = len(joints)
+    pull = np.zeros((frames, 3))
+    count = np.zeros(frames)
+    for side, ankle in enumerate(ANKLES):
+        for start, end in _runs(contacts[:, side]):
+            pin = np.median(joints[start:end, ankle], axis=0)
+            if config.on_floor:
+                pin[2] = ANKLE_HEIGHT_M
+            pull[start:end] += pin - joints[start:end, ankle]
+            count[start:end] += 1
+    if not count.any():
+        return joints
+    smooth = max(config.smoothness, 1e-6)
+    # the symmetric tridiagonal matrix diag(count) + λ·(path Laplacian) in solveh_banded's upper form
+    diagonal = count + smooth * np.r_[1.0, np.full(frames - 2, 2.0), 1.0] if frames > 1 else count + 1e-9
+    bands = np.zeros((2, frames))
+    bands[0, 1:] = -smooth
+    bands[1] = diagonal + 1e-9
+    shift = solveh_banded(bands, pull) if frames > 1 else pull / np.maximum(count, 1)[:, None]
+    return np.asarray(joints + shift[:, None])
