@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -33,6 +33,8 @@ from finepose_core.geometry.camera import (
 )
 from finepose_core.geometry.depth_fusion import DepthFusionConfig, fuse_depth
 from finepose_core.geometry.feet import FeetConfig, find_contacts, plant_feet
+from finepose_core.geometry.lens import LensEstimate, PersonSample, estimate_focal
+from finepose_core.geometry.lens import reoriented as reoriented_pose
 from finepose_core.geometry.placement import (
     Floor,
     PlacementConfig,
@@ -97,9 +99,18 @@ def intrinsics(width: int, height: int, options: JobOptions) -> tuple[NDArray[np
 @dataclass(frozen=True)
 class _Camera:
     K: NDArray[np.float64]
-    source: str
+    source: str  # "user" | "estimated" (from the people) | "default" (the default field of view)
     image_size: tuple[int, int]
     fps: float
+    focal_uncertainty: float | None = None  # relative, for an estimated focal length
+
+
+@dataclass(frozen=True)
+class _Placement:
+    people: list[PersonResult]
+    floor: Floor
+    camera: _Camera  # with the estimated lens where one was estimated
+    lens: LensEstimate | None
 
 
 @dataclass(frozen=True)
@@ -239,13 +250,13 @@ class Pipeline:
             )
         self._check(is_cancelled)
         camera = _Camera(K, k_source, (info.width, info.height), fps)
-        people, floor = self._lift_and_place(
+        placed = self._lift_and_place(
             tracks, frame_indices, camera, options, timings, report, is_cancelled, references
         )
         video_info = VideoInfoResult(
             str(video), info.width, info.height, info.fps, info.frame_count, options.start, options.step
         )
-        return self._result(video_info, camera, floor, people, options, timings, warnings)
+        return self._result(video_info, placed, options, timings, warnings)
 
     def run_keypoints(
         self,
@@ -264,27 +275,26 @@ class Pipeline:
         frames = max((int(t.frames[-1]) for t in tracks), default=-1) + 1
         timings: dict[str, float] = {}
         camera = _Camera(K, k_source, (width, height), job.fps)
-        people, floor = self._lift_and_place(
+        placed = self._lift_and_place(
             tracks, list(range(frames)), camera, options, timings, report, is_cancelled
         )
         warnings = [] if tracks else ["no person given"]
         video_info = VideoInfoResult("", width, height, job.fps, frames)
-        return self._result(video_info, camera, floor, people, options, timings, warnings)
+        return self._result(video_info, placed, options, timings, warnings)
 
     def _result(
         self,
         video: VideoInfoResult,
-        camera: _Camera,
-        floor: Floor,
-        people: list[PersonResult],
+        placed: _Placement,
         options: JobOptions,
         timings: dict[str, float],
         warnings: list[str],
     ) -> Result:
+        camera, floor, people = placed.camera, placed.floor, placed.people
         if people:
-            warning = floor_warning(floor)
-            if warning:
-                warnings.append(warning)
+            for warning in (lens_warning(camera, placed.lens), floor_warning(floor)):
+                if warning:
+                    warnings.append(warning)
         pitch, roll = floor.pitch_roll_deg
         return Result(
             video=video,
@@ -298,6 +308,7 @@ class Pipeline:
                 pitch_deg=pitch,
                 roll_deg=roll,
                 height_m=floor.camera_height,
+                focal_uncertainty=camera.focal_uncertainty,
             ),
             people=people,
             model=self._model_info(options),
@@ -316,7 +327,7 @@ class Pipeline:
         report: ProgressCallback,
         is_cancelled: CancelCallback,
         references: list[NDArray[np.float64]] | None = None,
-    ) -> tuple[list[PersonResult], Floor]:
+    ) -> _Placement:
         """`references[f]`: the detector's own 3D of frame f's detections [P, 17, 3], for depth fusion."""
         started = time.perf_counter()
         report("lift", 0.0)
@@ -357,16 +368,21 @@ class Pipeline:
 
         started = time.perf_counter()
         report("place", 0.0)
-        camera_joints, uncertainties, lifted_by_track = [], [], []
+        relative, uncertainties, lifted_by_track = [], [], []
         fusion = DepthFusionConfig(weight=options.mediapipe_depth)
         position = 0
-        for track, track_runs, reference in zip(tracks, runs, detector_3d, strict=True):
+        for track_runs, reference in zip(runs, detector_3d, strict=True):
             parts = lifted_runs[position : position + len(track_runs)]
             position += len(track_runs)
             fused = reference if fusion.weight > 0 else None
-            camera_joints.append(_placed(track, track_runs, parts, fused, fusion, camera))
+            relative.append(_relative(track_runs, parts, fused, fusion))
             uncertainties.append(np.concatenate([part.uncertainty for part in parts]))
             lifted_by_track.append(parts)
+        camera, relative, lens = _with_lens(camera, tracks, runs, relative)
+        camera_joints = [
+            _placed(track, track_runs, track_relative, camera)
+            for track, track_runs, track_relative in zip(tracks, runs, relative, strict=True)
+        ]
         floor = fit_floor(camera_joints, camera.fps, PlacementConfig())
         world_from_camera = floor.world_from_camera()
         feet = FeetConfig() if options.plant_feet else None
@@ -388,7 +404,7 @@ class Pipeline:
         ]
         report("place", 1.0)
         timings["place"] = time.perf_counter() - started
-        return results, floor
+        return _Placement(results, floor, camera, lens)
 
     def _model_info(self, options: JobOptions) -> ModelInfo:
         lift = options.lift_options()
@@ -481,6 +497,22 @@ class Pipeline:
         )
 
 
+def lens_warning(camera: _Camera, lens: LensEstimate | None) -> str | None:
+    """What a user should know about the focal length used, or None when they gave it or it is sure."""
+    if camera.source != "default":
+        return None
+    fov = 2 * np.degrees(np.arctan(0.5 * camera.image_size[0] / camera.K[0, 0]))
+    why = (
+        "no foot was seen planted long enough"
+        if lens is None
+        else "the planted feet do not tell it apart (the people move little towards or away from the camera)"
+    )
+    return (
+        f"the lens could not be estimated ({why}): a {fov:.0f}° horizontal field of view is assumed, so "
+        "distances towards the camera may be off; give the focal length or field of view if you know it"
+    )
+
+
 def drop_small(
     tracks: list[TrackResult], image_height: int, fraction: float = MIN_PERSON_HEIGHT
 ) -> tuple[list[TrackResult], list[TrackResult]]:
@@ -494,27 +526,33 @@ def drop_small(
     return kept, dropped
 
 
-def _placed(
-    track: TrackResult,
+def _relative(
     runs: list[slice],
     lifted: list[LiftResult],
     reference: NDArray[np.float64] | None,
     fusion: DepthFusionConfig,
-    camera: _Camera,
+) -> list[NDArray[np.float64]]:
+    """Each run's root-relative camera-space joints: the lifted pose, its depth blended with the
+    detector's 3D where there is one."""
+    return [
+        lift.joints3d if reference is None else fuse_depth(lift.joints3d, reference[run], fusion)
+        for run, lift in zip(runs, lifted, strict=True)
+    ]
+
+
+def _placed(
+    track: TrackResult, runs: list[slice], relative: list[NDArray[np.float64]], camera: _Camera
 ) -> NDArray[np.float64]:
-    """Camera-space joints [F, 17, 3] of one track: each run's lifted pose, its depth blended with the
-    detector's 3D where there is one, placed by its own root path. A run too poorly seen to be placed takes
-    the root of the runs around it (interpolated over time)."""
-    relative, roots = [], []
-    for run, lift in zip(runs, lifted, strict=True):
-        joints = lift.joints3d if reference is None else fuse_depth(lift.joints3d, reference[run], fusion)
+    """Camera-space joints [F, 17, 3] of one track: each run placed by its own root path. A run too
+    poorly seen to be placed takes the root of the runs around it (interpolated over time)."""
+    roots = []
+    for run, joints in zip(runs, relative, strict=True):
         try:
             root = root_translations(
                 joints, track.keypoints2d[run], camera.K, track.confidence2d[run], camera.fps
             )
         except ValueError:
             root = np.full((len(joints), 3), np.nan)
-        relative.append(joints)
         roots.append(root)
     root_path = np.concatenate(roots)
     known = np.isfinite(root_path).all(axis=-1)
@@ -524,6 +562,36 @@ def _placed(
     for axis in range(3):
         root_path[:, axis] = np.interp(rows, rows[known], root_path[known, axis])
     return np.asarray(np.concatenate(relative) + root_path[:, None])
+
+
+def _with_lens(
+    camera: _Camera,
+    tracks: list[TrackResult],
+    runs: list[list[slice]],
+    relative: list[list[NDArray[np.float64]]],
+) -> tuple[_Camera, list[list[NDArray[np.float64]]], LensEstimate | None]:
+    """Where the user gave no lens: the focal length under which planted feet stay put (geometry/lens.py);
+    the camera and the relative poses as they are under it when the estimate is sure, else unchanged."""
+    if camera.source == "user":
+        return camera, relative, None
+    samples = [
+        PersonSample(joints, track.keypoints2d[run], track.confidence2d[run])
+        for track, track_runs, track_relative in zip(tracks, runs, relative, strict=True)
+        for run, joints in zip(track_runs, track_relative, strict=True)
+    ]
+    estimate = estimate_focal(samples, camera.K, camera.image_size, camera.fps)
+    if estimate is None or not estimate.sure:
+        return replace(camera, source="default"), relative, estimate
+    width, height = camera.image_size
+    K = intrinsics_from_focal(width, height, estimate.focal_px)
+    reoriented = []
+    position = 0
+    for track_relative in relative:
+        chosen = samples[position : position + len(track_relative)]
+        reoriented.append([reoriented_pose(sample, camera.K, K) for sample in chosen])
+        position += len(track_relative)
+    estimated = replace(camera, K=K, source="estimated", focal_uncertainty=estimate.uncertainty)
+    return estimated, reoriented, estimate
 
 
 def _reference_poses(track: TrackResult, references: list[NDArray[np.float64]]) -> NDArray[np.float64]:

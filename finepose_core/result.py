@@ -62,7 +62,7 @@ class VideoInfoResult:
 @dataclass
 class CameraResult:
     K: NDArray[np.float64]
-    source: str  # "user" | "estimated"
+    source: str  # "user" | "estimated" (from the people) | "default" (the default field of view)
     world_from_camera: NDArray[np.float64]  # 4 × 4
     floor_fitted: bool = False
     # how the world's up and the floor were found (geometry/placement.py): "contacts" (a plane through
@@ -74,6 +74,8 @@ class CameraResult:
     pitch_deg: float = 0.0
     roll_deg: float = 0.0
     height_m: float = 0.0
+    # relative uncertainty of an estimated focal length (source "estimated"); None otherwise
+    focal_uncertainty: float | None = None
 
 
 @dataclass
@@ -113,6 +115,7 @@ class Result:
                 "pitch_deg": round(self.camera.pitch_deg, 2),
                 "roll_deg": round(self.camera.roll_deg, 2),
                 "height_m": round(self.camera.height_m, 3),
+                "focal_uncertainty": _rounded(self.camera.focal_uncertainty, 3),
             },
             "skeleton": {"name": H36M_NAME, "joints": list(H36M_JOINTS), "parents": list(H36M_PARENTS)},
             "people": [

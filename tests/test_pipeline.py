@@ -27,6 +27,7 @@ from finepose_core.pipeline import (
     PipelineError,
     _Camera,
     _placed,
+    _relative,
     drop_small,
 )
 from finepose_core.sequence import consecutive_runs
@@ -58,9 +59,11 @@ def test_sample_clip_end_to_end(pipeline: Pipeline, tmp_path: Path) -> None:
     assert person.joints3d_camera.shape == (len(person.frames), 17, 3)
     # the pelvis in front of the camera (0.1 m: placement's lower bound; the untrained model's poses vary)
     assert (person.joints3d_camera[:, 0, 2] >= 0.1).all()
-    assert result.camera.source == "estimated" and result.camera.K[0, 0] == pytest.approx(
+    # this model's poses tell no lens apart: the default field of view stays, and the result says so
+    assert result.camera.source == "default" and result.camera.K[0, 0] == pytest.approx(
         384 / np.tan(np.radians(30))
     )
+    assert any("lens could not be estimated" in w and "60°" in w for w in result.warnings)
     result.write_json(tmp_path / "r.json")
     written = json.loads((tmp_path / "r.json").read_text())
     assert written["people"][0]["id"] == 0 and written["model"]["mediapipe_depth"] == 0.5
@@ -203,7 +206,7 @@ def test_keypoints_job_lifts_and_places_people_the_caller_detected(pipeline: Pip
         17,
         3,
     )
-    assert result.video.frame_count == 40 and result.video.fps == 25.0 and result.camera.source == "estimated"
+    assert result.video.frame_count == 40 and result.video.fps == 25.0 and result.camera.source == "default"
     assert {s for s, _ in stages} == {"lift", "place"} and stages[-1] == ("place", 1.0)
     # the person drawn 200 px to the right is to the right in camera space too
     assert (result.people[1].joints3d_camera[:, 0, 0] > result.people[0].joints3d_camera[5:35, 0, 0]).all()
@@ -242,7 +245,8 @@ def test_a_person_re_found_after_a_gap_is_placed_run_by_run() -> None:
         for _ in runs
     ]
     camera = _Camera(K, "user", (640, 480), 15.0)
-    placed = _placed(track, runs, lifted, None, DepthFusionConfig(weight=0.0), camera)
+    relative = _relative(runs, lifted, None, DepthFusionConfig(weight=0.0))
+    placed = _placed(track, runs, relative, camera)
     np.testing.assert_allclose(placed, truth, atol=1e-6)
 
 

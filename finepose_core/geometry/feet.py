@@ -30,6 +30,8 @@ ANKLE_HEIGHT_M = 0.08
 @dataclass(frozen=True)
 class FeetConfig:
     still_2d: float = 0.3  # body heights per second: at most this fast in the image
+    slower_share: float = 0.5  # and at most this share of the other ankle's speed
+    both_still_2d: float = 0.1  # unless both are this still (standing)
     low_m: float = 0.12  # at most this far above the ankle's low level over the clip
     speed_3d: float = 0.8  # m/s, smoothed: the 3D may not contradict the image by much
     min_frames: int = 3  # shorter contacts are noise
@@ -54,6 +56,41 @@ def _speed(track: FloatArray, fps: float, sigma: float) -> FloatArray:
     return np.asarray(np.linalg.norm(np.gradient(smooth, axis=0), axis=-1) * fps)
 
 
+def still_ankles(
+    keypoints2d: NDArray[np.floating[Any]],
+    confidence: NDArray[np.floating[Any]] | None,
+    fps: float,
+    config: FeetConfig | None = None,
+) -> NDArray[np.bool_]:
+    """[F, 2] where each ankle (right, left) stands still in the image (seen, for `min_frames` or more):
+    the image's own evidence of a planted foot, before any 3D."""
+    config = config or FeetConfig()
+    pixels = np.asarray(keypoints2d, dtype=np.float64)
+    out = np.zeros((len(pixels), len(ANKLES)), bool)
+    if len(pixels) < config.min_frames:
+        return out
+    height = float(np.nanmedian(np.ptp(pixels[..., 1], axis=1)))
+    if not np.isfinite(height) or height <= 0:
+        return out
+    seen = np.ones(pixels.shape[:2], bool) if confidence is None else np.asarray(confidence) > 0.3
+    sigma = config.smoothing_seconds * fps
+    tracks = [pixels[:, ankle] for ankle in ANKLES]
+    if not all(np.isfinite(track).all() for track in tracks):
+        return out
+    speeds = [_speed(track, fps, sigma) / height for track in tracks]
+    for side in range(len(ANKLES)):
+        other = speeds[1 - side]
+        # a foot walking towards the camera moves little in the image; the planted one moves less still,
+        # so a foot counts only while it is also clearly the slower of the two (or both are nearly still)
+        still = (speeds[side] < config.still_2d) & (
+            speeds[side] <= np.maximum(config.slower_share * other, config.both_still_2d)
+        )
+        for start, end in _runs(still & seen[:, ANKLES[side]]):
+            if end - start >= config.min_frames:
+                out[start:end, side] = True
+    return out
+
+
 def find_contacts(
     world: NDArray[np.floating[Any]],
     keypoints2d: NDArray[np.floating[Any]],
@@ -62,29 +99,19 @@ def find_contacts(
     config: FeetConfig | None = None,
 ) -> NDArray[np.bool_]:
     """[F, 2] whether each ankle (right, left) is planted, from world joints [F, 17, 3] (z up) and the 2D
-    [F, 17, 2] the person was lifted from."""
+    [F, 17, 2] the person was lifted from: still in the image, low over the floor, not fast in 3D."""
     config = config or FeetConfig()
     joints = np.asarray(world, dtype=np.float64)
-    pixels = np.asarray(keypoints2d, dtype=np.float64)
-    frames = len(joints)
-    out = np.zeros((frames, len(ANKLES)), bool)
-    if frames < config.min_frames:
-        return out
-    height = float(np.nanmedian(np.ptp(pixels[..., 1], axis=1)))
-    if not np.isfinite(height) or height <= 0:
-        return out
+    still = still_ankles(keypoints2d, confidence, fps, config)
+    out = np.zeros_like(still)
     sigma = config.smoothing_seconds * fps
-    seen = np.ones(pixels.shape[:2], bool) if confidence is None else np.asarray(confidence) > 0.3
     for side, ankle in enumerate(ANKLES):
-        track2d = pixels[:, ankle]
-        if not np.isfinite(track2d).all():
+        if not still[:, side].any():
             continue
-        still = _speed(track2d, fps, sigma) / height < config.still_2d
         z = joints[:, ankle, 2]
         low = z - np.nanpercentile(z, 5) < config.low_m
         slow = _speed(joints[:, ankle, :2], fps, sigma) < config.speed_3d
-        mask = still & low & slow & seen[:, ankle]
-        for start, end in _runs(mask):
+        for start, end in _runs(still[:, side] & low & slow):
             if end - start >= config.min_frames:
                 out[start:end, side] = True
     return out
