@@ -130,7 +130,7 @@ SCENES: dict[str, Scene] = {
             pitch_deg=14.0,
             fov_deg=60.0,
             distance_m=4.0,
-            notes="three people: two crossing near the camera, one fencing further back (a fifth of the height)",
+            notes="three people: two crossing near the camera, one fencing further back (a fifth as tall)",
         ),
     )
 }
