@@ -220,7 +220,7 @@ def render_scene(
     inside = single._in_image(truth_2d)
     in_front = truth_camera[..., 2] > 0.1
     inside &= in_front
-    summary = {
+    summary: dict[str, Any] = {
         "clip": f"s_{scene.name}",
         "notes": scene.notes,
         "people": len(scene.actors),
@@ -246,7 +246,7 @@ def render_scene(
     blender.render.resolution_x, blender.render.resolution_y = WIDTH, HEIGHT
     blender.render.resolution_percentage = 100
     blender.render.image_settings.file_format = "PNG"
-    name = summary["clip"]
+    name = f"s_{scene.name}"
     folder = Path(tempfile.mkdtemp(prefix="finepose_render_"))
     writer = cv2.VideoWriter(str(out / f"{name}.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
     try:
