@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.optimize import least_squares
 from scipy.signal import savgol_filter
 
 from finepose_core.geometry.camera import estimate_root_translation
@@ -49,6 +50,8 @@ class PlacementConfig:
     plane_agrees_deg: float = 15.0
     # without contacts: the scatter of the lowest ankles about the floor (the lifter's depth noise), metres
     floor_noise_m: float = 0.05
+    floor_depth_noise: float = 0.05  # of the lowest ankles' depth, as a share of it, after averaging
+    bin_seconds: float = 0.5  # stretches of the lowest ankles averaged into one point
     gravity: GravityConfig = field(default_factory=GravityConfig)
 
 
@@ -178,7 +181,11 @@ def _tangent_basis(up: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def _lowest_ankles_plane(
-    people_joints: list[FloatArray], up: FloatArray, uncertainty_deg: float, config: PlacementConfig
+    people_joints: list[FloatArray],
+    up: FloatArray,
+    uncertainty_deg: float,
+    fps: float,
+    config: PlacementConfig,
 ) -> tuple[FloatArray, float] | None:
     """The floor under the people's lowest ankles: per frame the lower ankle of each person, a plane
     through the lower envelope of those points (points well above it, a foot in the air or a runner in
@@ -187,37 +194,48 @@ def _lowest_ankles_plane(
     A small error in up tilts the floor by the same angle, which at the people's distance moves it by
     distance × angle (7 m × 3° ≈ 0.4 m in camera height); the ankles' heights as the people move about the
     room tell that tilt where they cover ground, and the prior keeps it where they do not."""
+    # per person and stretch of `bin_seconds`, the lowest ankles (the lower half of the frames' lower
+    # ankle): averaging takes out most of the lifter's frame-to-frame depth noise, which runs along the
+    # viewing rays and would otherwise tilt the plane towards them, and each stretch counts once
+    span = max(round(config.bin_seconds * fps), 1)
     points = []
     for joints in people_joints:
         ankles = joints[:, list(ANKLES)]
-        lower = np.argmin(ankles @ up, axis=1)
-        chosen = ankles[np.arange(len(ankles)), lower]
-        points.append(chosen[np.isfinite(chosen).all(axis=-1)])
-    stacked = np.concatenate(points) if points else np.zeros((0, 3))
-    if len(stacked) < 10:
+        lower = ankles[np.arange(len(ankles)), np.argmin(ankles @ up, axis=1)]
+        lower = lower[np.isfinite(lower).all(axis=-1)]
+        for start in range(0, len(lower) - span // 2, span):
+            chunk = lower[start : start + span]
+            low = chunk[chunk @ up <= np.median(chunk @ up)]
+            points.append(low.mean(axis=0))
+    if len(points) < 3:
         return None
+    stacked = np.stack(points)
     first, second = _tangent_basis(up)
+    depth = np.linalg.norm(stacked, axis=-1)
+    rays = stacked / depth[:, None]
+    tilt = np.tan(np.radians(max(uncertainty_deg, 0.5)))
+
+    def plane(params: FloatArray) -> FloatArray:
+        normal = up + params[0] * first + params[1] * second
+        return np.asarray(normal / np.linalg.norm(normal))
+
+    def residuals(params: FloatArray, weights: FloatArray) -> FloatArray:
+        # a single camera gets the depth along each ray wrong, not the ray: compare depths along the rays
+        # (where each ray would meet the floor), in shares of the depth, so the errors do not tilt the fit
+        facing = rays @ plane(params)
+        meet = params[2] / np.where(np.abs(facing) > 1e-6, facing, 1e-6)
+        miss = (depth - meet) / depth / config.floor_depth_noise * weights
+        return np.concatenate([miss, params[:2] / tilt])
+
     heights = stacked @ up
-    across = np.stack([stacked @ first, stacked @ second], axis=-1)
-    design = np.concatenate([np.ones((len(stacked), 1)), across - across.mean(axis=0)], axis=1)
-    prior = (
-        np.diag([0.0, 1.0, 1.0]) * (config.floor_noise_m / np.tan(np.radians(max(uncertainty_deg, 0.5)))) ** 2
-    )
+    params = np.array([0.0, 0.0, float(np.median(heights))])
     weights = np.ones(len(stacked))
-    coefficients = np.zeros(3)
-    for _ in range(6):
-        weighted = design * weights[:, None]
-        coefficients = np.linalg.solve(weighted.T @ design + prior, weighted.T @ heights)
-        residual = heights - design @ coefficients
-        # the lower envelope: points above the plane by more than the noise are feet in the air
-        weights = np.where(residual <= config.floor_noise_m, 1.0, 0.05)
-    slope = coefficients[1:]
-    normal = up - slope[0] * first - slope[1] * second
-    scale = float(np.linalg.norm(normal))
-    normal = normal / scale
-    # height along `up` = c0 + slope·(across − mean); the plane n·x = offset in the tilted normal
-    offset = (coefficients[0] - slope @ across.mean(axis=0)) / scale
-    return normal, float(offset) - ANKLE_HEIGHT_M
+    for _ in range(3):
+        params = least_squares(residuals, params, args=(weights,)).x
+        above = stacked @ plane(params) - params[2]
+        # the lower envelope: points well above the plane are feet in the air
+        weights = np.where(above <= config.floor_noise_m, 1.0, 0.2)
+    return plane(params), float(params[2]) - ANKLE_HEIGHT_M
 
 
 def fit_floor(people_joints: list[FloatArray], fps: float, config: PlacementConfig | None = None) -> Floor:
@@ -237,7 +255,7 @@ def fit_floor(people_joints: list[FloatArray], fps: float, config: PlacementConf
             return Floor(normal, offset - ANKLE_HEIGHT_M, True, count, "contacts", uncertainty, True)
     count = 0 if plane is None else plane[2]
     if body is not None:
-        lowest = _lowest_ankles_plane(people_joints, body.up, body.uncertainty_deg, config)
+        lowest = _lowest_ankles_plane(people_joints, body.up, body.uncertainty_deg, fps, config)
         if lowest is not None and lowest[1] < 0:
             normal, level = lowest
             return Floor(normal, level, False, count, "body", body.uncertainty_deg, body.sure)
