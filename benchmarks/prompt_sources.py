@@ -96,6 +96,53 @@ def strength_sweep(lifter: Lifter, clips: list[Clip], options: LiftOptions) -> l
     return rows
 
 
+def word_ceiling(lifter: Lifter, clips: list[Clip], hypotheses: int = 10) -> dict[str, Any]:
+    """How much the words could help at most with this model: of H hypotheses drawn without words, per window
+    the one whose describer categories (every attribute, every frame) agree most with the truth's words,
+    against the mean of the hypotheses and the hypothesis nearest the truth (a full oracle). A model that
+    read the words perfectly could at best turn its samples towards the agreeing one; if even that pose is
+    hardly better, the words say little that the 2D has not said."""
+    options = LiftOptions(hypotheses=hypotheses, steps=2, return_hypotheses=True)
+    chosen, mean, nearest, truths = [], [], [], []
+    for clip in clips:
+        assert clip.joints3d is not None
+        truth = clip.joints3d - clip.joints3d[:, :1]
+        lifted = lifter.lift(
+            clip.keypoints2d, clip.K, clip.image_size, clip.confidence2d, None, clip.fps, options
+        )
+        assert lifted.hypotheses is not None
+        hyps = lifted.hypotheses - lifted.hypotheses[:, :, :1]
+        up = estimate_up(truth)
+        wanted = measure(truth, up).values
+        agreement = []
+        for pose in hyps:
+            values = measure(pose, up).values
+            agreement.append(
+                sum(sum(a == b for a, b in zip(values[k], wanted[k], strict=True)) for k in wanted)
+            )
+        errors = np.linalg.norm(hyps - truth[None], axis=-1).mean(axis=(1, 2))
+        chosen.append(hyps[int(np.argmax(agreement))])
+        mean.append(hyps.mean(axis=0))
+        nearest.append(hyps[int(np.argmin(errors))])
+        truths.append(truth)
+
+    def mm(poses: list[NDArray[np.float64]]) -> float:
+        return round(
+            1000
+            * float(
+                np.mean([np.linalg.norm(p - t, axis=-1).mean() for p, t in zip(poses, truths, strict=True)])
+            ),
+            1,
+        )
+
+    return {
+        "hypotheses": hypotheses,
+        "mean_mpjpe_mm": mm(mean),
+        "agreeing_with_words_mpjpe_mm": mm(chosen),
+        "nearest_truth_mpjpe_mm": mm(nearest),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", type=Path, default=None)
@@ -103,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="balanced", choices=list(QUALITY_PRESETS))
     parser.add_argument("--every", type=int, default=1, help="use every n-th window (a quicker estimate)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--ceiling", action="store_true", help="also: the most the true words could help this model (oracle)"
+    )
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(
@@ -123,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"arms strength {row['strength']}: arms MPJPE {row['arms_mpjpe_mm']} mm "
               f"({row['closer_than_strength_0_mm']:+} mm against strength 0), "
               f"arm words agree {row['arm_words_agree_pct']} %")  # fmt: skip
+    ceiling = word_ceiling(lifter, clips) if args.ceiling else None
+    if ceiling:
+        print(
+            f"word ceiling over {ceiling['hypotheses']} hypotheses (ORACLE):",
+            f"mean {ceiling['mean_mpjpe_mm']} mm,",
+            f"agreeing most with the true words {ceiling['agreeing_with_words_mpjpe_mm']} mm,",
+            f"nearest the truth {ceiling['nearest_truth_mpjpe_mm']} mm",
+        )
     report = {
         "checkpoint": lifter.name,
         "sha256": lifter.sha256,
@@ -131,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "preset": args.preset,
         "sources": sources,
         "arms_strength": sweep,
+        "word_ceiling": ceiling,
     }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
