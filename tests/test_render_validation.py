@@ -56,3 +56,38 @@ def test_a_rendered_validation_clip_matches_its_ground_truth(shared_dir: Path, t
     height = float(np.ptp(clip.keypoints2d[:, :, 1]))
     print(f"MediaPipe limb joints against the truth: median {np.median(errors):.1f} px, body {height:.0f} px")
     assert np.median(errors) < 0.05 * height, (np.median(errors), height)
+
+
+def test_a_rendered_scene_holds_every_person_where_the_ground_truth_says(
+    shared_dir: Path, tmp_path: Path
+) -> None:
+    """scripts/render_scenes.py: two people of different builds in one picture, each found by the real
+    MediaPipe near their own ground-truth 2D, and the camera's height and lens in the file."""
+    run = subprocess.run(
+        [sys.executable, "scripts/render_scenes.py", "--out", str(tmp_path), "--frames", "2",
+         "--samples", "2", "--scenes", "crossing"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    (summary,) = json.loads((tmp_path / "scenes.json").read_text())
+    assert summary["people"] == 2 and summary["frames"] == 2 and min(summary["joints_in_image"]) >= 0.97
+    npz = tmp_path / "s_crossing.npz"
+    clips = load_clips(npz)
+    assert len(clips) == 2
+    with np.load(npz) as data:
+        R, t = data["R"], data["t"]
+        assert float((-R.T @ t)[2]) == pytest.approx(summary["camera_height_m"], abs=1e-4)
+        assert float(data["hfov_deg"]) == summary["hfov_deg"]
+    thighs = [
+        float(np.linalg.norm(c.joints3d[0, 1] - c.joints3d[0, 2])) for c in clips if c.joints3d is not None
+    ]
+    assert thighs[1] / thighs[0] == pytest.approx(0.9, abs=0.01)  # the second build is 0.9 × the first
+    with PoseLandmarker(JobOptions(max_people=3).landmarker_config()) as detector:
+        for index, frame in iter_frames(npz.with_suffix(".mp4")):
+            found = detector.detect(frame, round(1000 * index / clips[0].fps))
+            assert found.count == 2
+            joints, _ = mediapipe_to_h36m(found.pixels, found.visibility)
+            for clip in clips:
+                truth = clip.keypoints2d[index]
+                nearest = min(float(np.median(np.linalg.norm(j - truth, axis=-1))) for j in joints)
+                assert nearest < 0.1 * float(np.ptp(truth[:, 1]))
