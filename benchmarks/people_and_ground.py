@@ -14,6 +14,8 @@ whole job runs from the video with nothing known (no lens, no floor), and prints
 - foot skate while the true foot is planted (its ankle within 5 cm of its low level and moving under
   10 mm a frame): the result JSON's world ankles, in mm/frame (the truth's own beside it), and the planted
   ankles' height error (mm, result minus truth, both over their floors);
+- the same skate and height error on the armature the add-on keys from the result (defaults: foot locking
+  on, put on the floor), read back from Blender (`--blender`; the bpy wheel);
 - pose error: root-relative MPJPE and P-MPJPE (mm).
 
 Usage: python benchmarks/people_and_ground.py [--clips runs/val_scenes runs/val_rendered] [--preset balanced]
@@ -26,6 +28,7 @@ import argparse
 import json
 import math
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +71,41 @@ def skate_mm(world: FloatArray, mask: NDArray[np.bool_], adjacent: NDArray[np.bo
     return total, count
 
 
+def blender_ankles(result_json: Path) -> dict[int, FloatArray]:
+    """Per person, the world ankles (right, left) [F, 2, 3] of the armature the add-on keys from a result
+    (defaults: a generated armature per person, foot locking on, put on the floor), read back from Blender's
+    evaluated pose at every frame."""
+    import bpy
+
+    from blender_addon.apply import ApplyOptions, apply_result, blender_frames
+    from blender_addon.retarget.result_file import read_result
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    lifted = read_result(result_json)
+    apply_result(bpy.context, lifted, ApplyOptions(make_camera=False))
+    scene = bpy.context.scene
+    assert scene is not None
+    out = {}
+    for person in lifted.people:
+        obj = bpy.data.objects[f"Person.{person.id}"]
+        frames = blender_frames(person)
+        ankles = np.zeros((len(frames), 2, 3))
+        for row, frame in enumerate(frames):
+            scene.frame_set(int(frame))
+            evaluated: Any = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+            world = np.array(evaluated.matrix_world)
+            for side, bone in enumerate(("Shin.R", "Shin.L")):  # a shin's tail is its ankle
+                ankles[row, side] = (world @ np.array([*evaluated.pose.bones[bone].tail, 1.0]))[:3]
+        out[person.id] = ankles
+    return out
+
+
 def _angle_deg(a: FloatArray, b: FloatArray) -> float:
     cosine = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
     return math.degrees(math.acos(max(-1.0, min(1.0, cosine))))
 
 
-def score(result: Any, path: Path) -> dict[str, Any]:
+def score(result: Any, path: Path, armature: dict[int, FloatArray] | None = None) -> dict[str, Any]:
     clips = load_clips(path)
     with np.load(path) as data:
         in_image = np.asarray(data["joints_in_image"])
@@ -118,6 +150,7 @@ def score(result: Any, path: Path) -> dict[str, Any]:
 
     # feet: per matched pair, over the frames the truth is planted and the track follows it
     skate, steps, truth_skate, truth_steps, heights = 0.0, 0, 0.0, 0, []
+    keyed, keyed_steps, keyed_heights = 0.0, 0, []
     for (p, pid), matched_frames in pairs.items():
         person = tracked[pid]
         rows = np.array([index[pid][f] for f in matched_frames])
@@ -130,6 +163,15 @@ def score(result: Any, path: Path) -> dict[str, Any]:
         skate, steps, truth_skate, truth_steps = skate + a, steps + n, truth_skate + b, truth_steps + m
         for side, ankle in enumerate(ANKLES):
             heights += list(1000 * (world[mask[:, side], ankle, 2] - truth[mask[:, side], ankle, 2]))
+        if armature is not None and pid in armature:
+            posed = np.zeros_like(world)
+            posed[:, list(ANKLES)] = armature[pid][rows]
+            c, k = skate_mm(posed, mask, adjacent)
+            keyed, keyed_steps = keyed + c, keyed_steps + k
+            for side, ankle in enumerate(ANKLES):
+                keyed_heights += list(
+                    1000 * (posed[mask[:, side], ankle, 2] - truth[mask[:, side], ankle, 2])
+                )
 
     camera = result.camera
     world_from_camera = np.asarray(camera.world_from_camera, np.float64)
@@ -152,6 +194,10 @@ def score(result: Any, path: Path) -> dict[str, Any]:
         "skate_mm": round(skate / max(steps, 1), 1),
         "truth_skate_mm": round(truth_skate / max(truth_steps, 1), 1),
         "planted_height_error_mm": round(float(np.mean(heights)), 1) if heights else float("nan"),
+        "armature_skate_mm": round(keyed / keyed_steps, 1) if keyed_steps else float("nan"),
+        "armature_height_error_mm": round(float(np.mean(keyed_heights)), 1)
+        if keyed_heights
+        else float("nan"),
         **_scores(sequences),
     }
 
@@ -164,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="balanced")
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--blender",
+        action="store_true",
+        help="also key the add-on's armatures in Blender (bpy) and read them back",
+    )
     args = parser.parse_args(argv)
     paths = sorted(
         p for folder in args.clips for p in (folder.glob("*.npz") if folder.is_dir() else [folder])
@@ -179,14 +230,21 @@ def main(argv: list[str] | None = None) -> int:
     columns = (
         "clip", "people", "tracks", "coverage", "id_switches", "ghost_share", "up_error_deg", "up_source",
         "camera_height_error_m", "focal_error_pct", "lens_source", "root_error_m", "skate_mm",
-        "truth_skate_mm", "planted_height_error_mm", "mpjpe_mm", "p_mpjpe_mm",
+        "truth_skate_mm", "planted_height_error_mm", "armature_skate_mm", "armature_height_error_mm",
+        "mpjpe_mm", "p_mpjpe_mm",
     )  # fmt: skip
     print("\t".join(columns))
     for path in paths:
         people = len(load_clips(path))
         options = JobOptions(preset=args.preset, max_people=max(2, people + 1))
         result = pipeline.run(path.with_suffix(".mp4"), options)
-        row = score(result, path)
+        armature = None
+        if args.blender:
+            with tempfile.TemporaryDirectory() as folder:
+                written = Path(folder) / "result.json"
+                result.write_json(written)
+                armature = blender_ankles(written)
+        row = score(result, path, armature)
         row["warnings"] = list(result.warnings)
         rows.append(row)
         print("\t".join(str(row[c]) for c in columns), flush=True)

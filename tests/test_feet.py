@@ -51,13 +51,13 @@ def test_contacts_come_from_the_still_ankle_in_the_image() -> None:
     found = find_contacts(lifted, pixels, None, FPS)
     precision = (found & planted).sum() / found.sum()
     recall = (found & planted).sum() / planted.sum()
-    # measured: precision 0.98, recall 0.74 (the frames just after landing are not yet still enough)
+    # measured: precision 0.98, recall 0.68 (the frames around landing and lifting are not still enough)
     assert precision > 0.95 and recall > 0.65
 
 
 def test_planted_feet_stay_put_on_the_floor() -> None:
     """Measured on this walk: the lifter-like joints skate 21.8 mm/frame with the ankles 40 mm high while
-    planted; held, 7.3 mm/frame and within 1 mm of their true height."""
+    planted; held, 8.7 mm/frame and within 3 mm of their true height."""
     world, lifted, pixels, planted = _lifted_walk()
     held = plant_feet(lifted, find_contacts(lifted, pixels, None, FPS), FPS)
     assert _skate_mm(lifted, planted) > 18.0 and _height_error_mm(lifted, world, planted) > 35.0

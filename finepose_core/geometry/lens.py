@@ -16,7 +16,7 @@ estimate is reported as unsure, and the default field of view stays.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,9 @@ class LensConfig:
     # the estimate's uncertainty
     tolerance: float = 0.5
     sure_within: float = 0.2  # relative uncertainty up to which the estimate replaces the default
+    # which ankles count as planted: stricter than placement's (which would rather hold a foot too many),
+    # since a swinging foot taken for a planted one pulls the estimate
+    still: FeetConfig = field(default_factory=lambda: FeetConfig(smoothing_seconds=0.05, both_still_2d=0.1))
 
 
 @dataclass(frozen=True)
@@ -91,14 +94,12 @@ def estimate_focal(
     image_size: tuple[int, int],
     fps: float,
     config: LensConfig | None = None,
-    feet: FeetConfig | None = None,
 ) -> LensEstimate | None:
     """The focal length (pixels) under which the planted feet stay put; None without planted feet."""
     config = config or LensConfig()
-    feet = feet or FeetConfig()
     K_old = np.asarray(K, dtype=np.float64)
     width, height = image_size
-    still = [still_ankles(s.keypoints2d, s.confidence, fps, feet) for s in samples]
+    still = [still_ankles(s.keypoints2d, s.confidence, fps, config.still) for s in samples]
     frames = sum(int(mask.sum()) for mask in still)
     if frames < config.min_contact_frames:
         return None
