@@ -109,6 +109,12 @@ class JobOptions(_Strict):
         label="Image Depth",
     )
 
+    second_look: bool = option(
+        False,
+        "look again, in enlarged tiles of the frame, where the full-frame detection seems to miss someone "
+        "(small, seen from above, half hidden); slower where it looks",
+        label="Second Look",
+    )
     plant_feet: bool = option(
         True,
         "find where each foot is planted (still in the image, low, slow) and keep it there, on the floor",

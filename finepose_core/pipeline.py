@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Final
@@ -23,6 +24,7 @@ from numpy.typing import NDArray
 from finepose_core.assets import AssetError, default_checkpoint_path
 from finepose_core.checkpoint import CheckpointError
 from finepose_core.detect.landmarker import PoseLandmarker
+from finepose_core.detect.second_look import SecondLook
 from finepose_core.detect.tracking import TrackerConfig, TrackResult, track_people
 from finepose_core.detect.video import VideoError, VideoInfo, iter_frames, probe
 from finepose_core.devices import DEFAULT_DEVICE
@@ -434,9 +436,14 @@ class Pipeline:
             detector = PoseLandmarker(options.landmarker_config())
         except AssetError as error:
             raise PipelineError(str(error)) from None
-        with detector:
+        second = (
+            SecondLook(options.landmarker_config(), info.fps / options.step) if options.second_look else None
+        )
+        with detector, second or nullcontext():
             for count, (index, frame) in enumerate(iter_frames(info.path, options.start, end, options.step)):
                 found = detector.detect(frame, timestamp_ms=round(1000 * index / info.fps))
+                if second is not None:
+                    found = second.add(frame, found, options.max_people)
                 joints, confidence = mediapipe_to_h36m(found.pixels, found.visibility)
                 detections.append((joints.astype(np.float64), confidence.astype(np.float64)))
                 world, _ = mediapipe_to_h36m(found.world, found.visibility)

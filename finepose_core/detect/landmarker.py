@@ -40,9 +40,10 @@ class FrameLandmarks:
 
 
 class PoseLandmarker:
-    """A MediaPipe PoseLandmarker in VIDEO mode; use as a context manager so its graph is closed."""
+    """A MediaPipe PoseLandmarker in VIDEO mode (or IMAGE mode, for still crops: `video=False`); use as a
+    context manager so its graph is closed."""
 
-    def __init__(self, config: LandmarkerConfig) -> None:
+    def __init__(self, config: LandmarkerConfig, video: bool = True) -> None:
         # mediapipe is imported here, not at module level: it is slow to import and most users of
         # finepose_core (training, evaluation) never need it.
         from mediapipe.tasks.python import BaseOptions, vision
@@ -51,7 +52,7 @@ class PoseLandmarker:
         model = self.config.model_path or pose_model_path()
         options = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(model)),
-            running_mode=vision.RunningMode.VIDEO,
+            running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
             num_poses=self.config.max_people,
             min_pose_detection_confidence=self.config.min_detection_confidence,
             min_pose_presence_confidence=self.config.min_presence_confidence,
@@ -59,20 +60,26 @@ class PoseLandmarker:
         )
         with native_stderr_to_log():
             self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        self._video = video
         self._last_timestamp_ms = -1
         self._warmed_up = False
 
-    def detect(self, frame_rgb: NDArray[np.uint8], timestamp_ms: int) -> FrameLandmarks:
-        """Landmarks of the people in one RGB frame; timestamps must increase from call to call."""
+    def detect(self, frame_rgb: NDArray[np.uint8], timestamp_ms: int = 0) -> FrameLandmarks:
+        """Landmarks of the people in one RGB frame; in VIDEO mode timestamps must increase from call to
+        call (IMAGE mode ignores them)."""
         import mediapipe as mp
 
-        if timestamp_ms <= self._last_timestamp_ms:
-            raise ValueError(f"timestamps must increase: {timestamp_ms} after {self._last_timestamp_ms}")
-        self._last_timestamp_ms = timestamp_ms
+        if self._video:
+            if timestamp_ms <= self._last_timestamp_ms:
+                raise ValueError(f"timestamps must increase: {timestamp_ms} after {self._last_timestamp_ms}")
+            self._last_timestamp_ms = timestamp_ms
         height, width = frame_rgb.shape[:2]
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame_rgb))
         with nullcontext() if self._warmed_up else native_stderr_to_log():  # the first frame talks too
-            result = self._landmarker.detect_for_video(image, timestamp_ms)
+            if self._video:
+                result = self._landmarker.detect_for_video(image, timestamp_ms)
+            else:
+                result = self._landmarker.detect(image)
         self._warmed_up = True
         people = len(result.pose_landmarks)
         pixels = np.zeros((people, NUM_MEDIAPIPE_LANDMARKS, 2), np.float32)
