@@ -385,7 +385,9 @@ class Pipeline:
             _placed(track, track_runs, track_relative, camera)
             for track, track_runs, track_relative in zip(tracks, runs, relative, strict=True)
         ]
-        floor = fit_floor(camera_joints, camera.fps, PlacementConfig())
+        floor = fit_floor(
+            camera_joints, camera.fps, PlacementConfig(), [track.confidence2d for track in tracks]
+        )
         world_from_camera = floor.world_from_camera()
         feet = FeetConfig() if options.plant_feet else None
         results = [

@@ -133,7 +133,8 @@ def _swaying(world: np.ndarray, seed: int, lean_deg: float = 3.0, sway_deg: floa
 
 def test_a_walk_from_a_high_pitched_camera_is_placed_upright_without_contacts() -> None:
     """A camera 3.3 m high, pitched 30° down: no foot contact can be found in the jittery joints, yet the
-    world comes out upright (within 5°) and the camera's height within 0.3 m, from the people's posture."""
+    world comes out upright (within 5°) and the camera's height within 0.3 m, from the people's posture
+    (the level-camera fallback was 25° and 1.8 m off)."""
     R, t = _camera(3.3, 30.0)
     world = [
         _swaying(_walker(150, (-1.5, 6.0), (0.9, -0.4)), seed=1),
@@ -148,8 +149,11 @@ def test_a_walk_from_a_high_pitched_camera_is_placed_upright_without_contacts() 
     assert floor.camera_height == pytest.approx(3.3, abs=0.3)
     pitch, roll = floor.pitch_roll_deg
     assert pitch == pytest.approx(30.0, abs=5.0) and abs(roll) < 5.0
-    assert floor.uncertainty_deg is not None and floor.uncertainty_deg < 5.0 and floor.sure
-    assert floor_warning(floor) is None
+    # posture alone is never called sure: the lifter's own tilt of the bodies (1.5–13° on the validation
+    # scenes) does not average out, and the result says so
+    assert floor.uncertainty_deg is not None and 6.0 <= floor.uncertainty_deg < 7.0 and not floor.sure
+    warning = floor_warning(floor)
+    assert warning is not None and "not from foot contacts" in warning and "camera pitch 3" in warning
     back = to_world(cameras[0], floor.world_from_camera())
     assert np.median(back[:, 10, 2]) == pytest.approx(1.7, abs=0.3)  # the head at head height
 

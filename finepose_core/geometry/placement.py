@@ -52,6 +52,9 @@ class PlacementConfig:
     floor_noise_m: float = 0.05
     floor_depth_noise: float = 0.05  # of the lowest ankles' depth, as a share of it, after averaging
     bin_seconds: float = 0.5  # stretches of the lowest ankles averaged into one point
+    # the widest prior on the floor's tilt away from the people's up: the lowest ankles of someone who
+    # hardly moves over the floor say little about its tilt, however unsure the up is
+    tilt_prior_deg: float = 3.0
     gravity: GravityConfig = field(default_factory=GravityConfig)
 
 
@@ -189,7 +192,8 @@ def _lowest_ankles_plane(
 ) -> tuple[FloatArray, float] | None:
     """The floor under the people's lowest ankles: per frame the lower ankle of each person, a plane
     through the lower envelope of those points (points well above it, a foot in the air or a runner in
-    flight, count little), its tilt away from `up` held by a prior as wide as up's uncertainty.
+    flight, count little), its tilt away from `up` held by a prior as wide as up's uncertainty (at most
+    `tilt_prior_deg`).
 
     A small error in up tilts the floor by the same angle, which at the people's distance moves it by
     distance × angle (7 m × 3° ≈ 0.4 m in camera height); the ankles' heights as the people move about the
@@ -213,7 +217,7 @@ def _lowest_ankles_plane(
     first, second = _tangent_basis(up)
     depth = np.linalg.norm(stacked, axis=-1)
     rays = stacked / depth[:, None]
-    tilt = np.tan(np.radians(max(uncertainty_deg, 0.5)))
+    tilt = np.tan(np.radians(min(max(uncertainty_deg, 0.5), config.tilt_prior_deg)))
 
     def plane(params: FloatArray) -> FloatArray:
         normal = up + params[0] * first + params[1] * second
@@ -238,11 +242,17 @@ def _lowest_ankles_plane(
     return plane(params), float(params[2]) - ANKLE_HEIGHT_M
 
 
-def fit_floor(people_joints: list[FloatArray], fps: float, config: PlacementConfig | None = None) -> Floor:
-    """The floor under everybody's feet, from camera-space joints of each person [F, 17, 3]."""
+def fit_floor(
+    people_joints: list[FloatArray],
+    fps: float,
+    config: PlacementConfig | None = None,
+    confidences: list[FloatArray] | None = None,
+) -> Floor:
+    """The floor under everybody's feet, from camera-space joints of each person [F, 17, 3] (and the 2D
+    confidence [F, 17] each was lifted from, where known)."""
     config = config or PlacementConfig()
     default_up = up_from_pitch_roll(config.default_pitch_deg)
-    body: UpEstimate | None = estimate_up(people_joints, fps, config.gravity)
+    body: UpEstimate | None = estimate_up(people_joints, fps, config.gravity, confidences)
     up = default_up if body is None else body.up
     # with an up from the people, a plane must agree with it; without, a tripod or hand-held camera's
     # floor is still roughly level
@@ -264,16 +274,16 @@ def fit_floor(people_joints: list[FloatArray], fps: float, config: PlacementConf
 
 def floor_warning(floor: Floor) -> str | None:
     """What a user should know about how the world was set upright, or None when it is well founded."""
-    pitch, roll = floor.pitch_roll_deg
+    pitch, roll = (round(angle) for angle in floor.pitch_roll_deg)
     if floor.source == "default":
         return (
-            f"nobody stands upright long enough to tell which way is up: a level camera "
-            f"{floor.camera_height:.1f} m high is assumed (pitch {pitch:.0f}°)"
+            f"nobody stands upright long enough, legs in view, to tell which way is up: a level camera "
+            f"{floor.camera_height:.1f} m high is assumed (pitch {pitch}°)"
         )
     if not floor.sure:
         return (
             f"the floor is estimated from the people's posture, not from foot contacts, and is uncertain "
-            f"(camera pitch {pitch:.0f}° ± {floor.uncertainty_deg or 0:.0f}°, roll {roll:.0f}°, height "
+            f"(camera pitch {pitch}° ± {round(floor.uncertainty_deg or 0)}°, roll {roll}°, height "
             f"{floor.camera_height:.1f} m)"
         )
     return None
