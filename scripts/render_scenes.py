@@ -19,18 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import bpy
-import cv2
 import numpy as np
 from numpy.typing import NDArray
-from tqdm import tqdm
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -239,25 +235,8 @@ def render_scene(
     if check:
         return summary
 
-    render: Any = blender.render
-    render.engine = "CYCLES"
-    cycles: Any = blender.cycles
-    cycles.device, cycles.samples, cycles.use_denoising = "CPU", samples, True
-    blender.render.resolution_x, blender.render.resolution_y = WIDTH, HEIGHT
-    blender.render.resolution_percentage = 100
-    blender.render.image_settings.file_format = "PNG"
     name = f"s_{scene.name}"
-    folder = Path(tempfile.mkdtemp(prefix="finepose_render_"))
-    writer = cv2.VideoWriter(str(out / f"{name}.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
-    try:
-        for f in tqdm(range(frames), desc=name, unit="frame"):
-            blender.frame_set(f + 1)
-            blender.render.filepath = str(folder / f"{f:05d}.png")
-            bpy.ops.render.render(write_still=True)
-            writer.write(cv2.imread(str(folder / f"{f:05d}.png")))
-    finally:
-        writer.release()
-        shutil.rmtree(folder, ignore_errors=True)
+    single.render_video(frames, samples, out / f"{name}.mp4", name)
     people = len(scene.actors)
     np.savez_compressed(
         out / f"{name}.npz",

@@ -325,6 +325,29 @@ def _posed(
     return joints, lowest
 
 
+def render_video(frames: int, samples: int, path: Path, name: str) -> None:
+    """Render frames 1…frames of the current scene with Cycles on the CPU into an mp4 at `path`."""
+    scene = _scene()
+    render: Any = scene.render  # the stubs know only Eevee's engine name
+    render.engine = "CYCLES"
+    cycles: Any = scene.cycles
+    cycles.device, cycles.samples, cycles.use_denoising = "CPU", samples, True
+    scene.render.resolution_x, scene.render.resolution_y = WIDTH, HEIGHT
+    scene.render.resolution_percentage = 100
+    scene.render.image_settings.file_format = "PNG"
+    folder = Path(tempfile.mkdtemp(prefix="finepose_render_"))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
+    try:
+        for f in tqdm(range(frames), desc=name, unit="frame"):
+            scene.frame_set(f + 1)
+            scene.render.filepath = str(folder / f"{f:05d}.png")
+            bpy.ops.render.render(write_still=True)
+            writer.write(cv2.imread(str(folder / f"{f:05d}.png")))
+    finally:
+        writer.release()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def render_clip(sequence: MocapSequence, shot: Shot, frames: int, samples: int, out: Path) -> dict[str, Any]:
     jm = joint_map(TrainConfig.from_file(RECIPES / "cmu_small.json").joint_map)
     joints = _placed(
@@ -357,28 +380,8 @@ def render_clip(sequence: MocapSequence, shot: Shot, frames: int, samples: int, 
     truth_camera = _in_camera(truth_world, world_from_camera)
     truth_2d = project(truth_camera, K)
 
-    render: Any = scene.render  # the stubs know only Eevee's engine name
-    render.engine = "CYCLES"
-    cycles: Any = scene.cycles
-    cycles.device, cycles.samples, cycles.use_denoising = "CPU", samples, True
-    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = (
-        WIDTH,
-        HEIGHT,
-        100,
-    )
-    scene.render.image_settings.file_format = "PNG"
     name = f"v{shot.trial}_{shot.start:04d}"
-    folder = Path(tempfile.mkdtemp(prefix="finepose_render_"))
-    writer = cv2.VideoWriter(str(out / f"{name}.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
-    try:
-        for f in tqdm(range(frames), desc=name, unit="frame"):
-            scene.frame_set(f + 1)
-            scene.render.filepath = str(folder / f"{f:05d}.png")
-            bpy.ops.render.render(write_still=True)
-            writer.write(cv2.imread(str(folder / f"{f:05d}.png")))
-    finally:
-        writer.release()
-        shutil.rmtree(folder, ignore_errors=True)
+    render_video(frames, samples, out / f"{name}.mp4", name)
 
     inside = _in_image(truth_2d)
     np.savez_compressed(

@@ -197,8 +197,9 @@ def test_keypoints_job_lifts_and_places_people_the_caller_detected(pipeline: Pip
     right = KeypointsPerson(list(range(5, 35)), _keypoints(30, seed=2) + np.array([200.0, 0.0]), id=3)
     stages: list[tuple[str, float]] = []
     job = KeypointsJob((640, 480), 25.0, [left, right])
+    # without planting: this untrained model's ankles are noise, and holding them moves whole bodies by it
     result = pipeline.run_keypoints(
-        job, JobOptions(preset="fast"), progress=lambda s, f: stages.append((s, f))
+        job, JobOptions(preset="fast", plant_feet=False), progress=lambda s, f: stages.append((s, f))
     )
     assert [p.id for p in result.people] == [0, 3]
     assert result.people[1].frames == list(range(5, 35)) and result.people[1].joints3d_world.shape == (

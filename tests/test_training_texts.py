@@ -103,7 +103,13 @@ def test_the_text_pathway_can_learn_faster_than_the_pose_network() -> None:
     text, backbone = parameter_groups(model, 0.2)
     names = {id(p): n for n, p in model.named_parameters()}
     text_names = {names[id(p)].split(".")[0] for p in text["params"]}
-    assert text_names == {"prompt_learner", "cross_norm", "cross_attention", "stylization"}
+    assert text_names == {
+        "prompt_learner",
+        "part_conditioning",
+        "cross_norm",
+        "cross_attention",
+        "stylization",
+    }
     assert text["lr_scale"] == 1.0 and backbone["lr_scale"] == 0.2
     assert len(text["params"]) + len(backbone["params"]) == len(list(model.parameters()))
     assert not any(names[id(p)].startswith("prompt_learner") for p in backbone["params"])
