@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="balanced")
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--second-look", action="store_true", help="with the detection's second look")
     parser.add_argument(
         "--blender",
         action="store_true",
@@ -231,12 +232,14 @@ def main(argv: list[str] | None = None) -> int:
         "clip", "people", "tracks", "coverage", "id_switches", "ghost_share", "up_error_deg", "up_source",
         "camera_height_error_m", "focal_error_pct", "lens_source", "root_error_m", "skate_mm",
         "truth_skate_mm", "planted_height_error_mm", "armature_skate_mm", "armature_height_error_mm",
-        "mpjpe_mm", "p_mpjpe_mm",
+        "mpjpe_mm", "p_mpjpe_mm", "detect_s",
     )  # fmt: skip
     print("\t".join(columns))
     for path in paths:
         people = len(load_clips(path))
         options = JobOptions(preset=args.preset, max_people=max(2, people + 1))
+        if args.second_look:
+            options = options.model_copy(update={"second_look": True})
         result = pipeline.run(path.with_suffix(".mp4"), options)
         armature = None
         if args.blender:
@@ -245,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                 result.write_json(written)
                 armature = blender_ankles(written)
         row = score(result, path, armature)
+        row["detect_s"] = round(result.timings.get("detect", float("nan")), 1)
         row["warnings"] = list(result.warnings)
         rows.append(row)
         print("\t".join(str(row[c]) for c in columns), flush=True)

@@ -49,6 +49,7 @@ class VIEW3D_PT_finepose_lift(bpy.types.Panel):
         box.prop(settings, "part_texts")
         box.prop(settings, "preset")
         box.prop(settings, "image_depth")
+        box.prop(settings, "second_look")
 
         box = layout.box()
         box.prop(settings, "target")

@@ -109,6 +109,11 @@ class FinePoseSettings(bpy.types.PropertyGroup):
             name=SCHEMA.job("preset")["label"], items=_preset_items(), default=SCHEMA.job("preset")["default"]
         ),
         "image_depth": _number("mediapipe_depth", FloatProperty, subtype="FACTOR"),
+        "second_look": BoolProperty(
+            name=SCHEMA.job("second_look")["label"],
+            description=sentence(SCHEMA.job("second_look")["help"]),
+            default=SCHEMA.job("second_look")["default"],
+        ),
         "target": EnumProperty(
             name="Target",
             items=[
@@ -186,6 +191,7 @@ def server_options(settings: Any) -> dict[str, Any]:
             "fov_deg": settings.fov_deg if settings.camera_mode == "FOV" else None,
             "focal_px": settings.focal_px if settings.camera_mode == "FOCAL" else None,
             "mediapipe_depth": settings.image_depth,
+            "second_look": settings.second_look,
         }
     )
 

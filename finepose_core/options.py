@@ -111,8 +111,8 @@ class JobOptions(_Strict):
 
     second_look: bool = option(
         False,
-        "look again, in enlarged tiles of the frame, where the full-frame detection seems to miss someone "
-        "(small, seen from above, half hidden); slower where it looks",
+        "look again where the detection seems to miss someone (several people, small or seen from above): "
+        "person-like regions the first pass left unexplained, enlarged; slower where it looks",
         label="Second Look",
     )
     plant_feet: bool = option(

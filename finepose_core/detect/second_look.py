@@ -1,12 +1,13 @@
-"""A second look for people the full-frame pass missed: overlapping tiles of the frame, each enlarged.
+"""A second look for people the full-frame pass missed.
 
-MediaPipe's person detector sees the whole frame at 224 × 224 pixels, so a person a quarter of the image
-tall, seen from above or half hidden, is a few dozen pixels to it and often missed, frame after frame. A
-tile of the frame is the same person several times larger. Where the full-frame pass seems to have missed
-someone (fewer people than in the frames just before, and now and then in any case to find people it never
-saw), the frame is looked at again in overlapping tiles; what a tile finds is mapped back to the frame and
-kept unless it is a body the full-frame pass already found, or a body cut by the tile's edge (a tile sees
-only part of whoever stands across it; that person is another tile's, or the full frame's).
+MediaPipe's pose detector is made for the most prominent person: in the validation scenes it finds one of
+two or three people, and a walker a quarter of the image tall seen from above in fewer than half the
+frames. Where the full-frame pass seems to have missed someone (fewer people than in the second before,
+and every tenth frame in any case, to find people it never saw), the frame is looked at again: OpenCV's HOG
+people detector (built into OpenCV, no model to download) proposes person-like regions, those that no body
+found so far explains are widened, enlarged and given to MediaPipe on their own; or, with `regions` off,
+four overlapping tiles of the frame are. What is found is mapped back to the frame and kept unless it is a
+body already found (or, for tiles, a body cut by the tile's edge: that person is another tile's).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class SecondLookConfig:
     memory_seconds: float = 1.0  # "fewer people than just before" looks this far back
     edge_margin: float = 0.02  # of the tile: a body this close to an inner edge is cut by it
     same_body: float = 0.3  # median landmark distance, in body sizes, under which two bodies are one
+    # where to look: person-like regions no body explains (True), or the overlapping tiles (False)
+    regions: bool = True
+    region_margin: float = 0.25  # a region widened by this share of its size on every side
 
 
 def _tiles(width: int, height: int, config: SecondLookConfig) -> list[tuple[int, int, int, int]]:
@@ -57,6 +61,8 @@ class SecondLook:
     def __init__(self, config: LandmarkerConfig, fps: float, look: SecondLookConfig | None = None) -> None:
         self.look = look or SecondLookConfig()
         self._landmarker = PoseLandmarker(config, video=False)
+        self._hog = cv2.HOGDescriptor()
+        self._hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32))
         self._recent: deque[int] = deque(maxlen=max(1, round(self.look.memory_seconds * fps)))
         self._frames = 0
         self.looked = 0  # frames looked at again
@@ -76,12 +82,43 @@ class SecondLook:
         self._recent.append(found.count)
         return found
 
+    def _regions(
+        self, frame_rgb: NDArray[np.uint8], found: FrameLandmarks
+    ) -> list[tuple[int, int, int, int]]:
+        """Person-like regions (OpenCV's HOG people detector, which needs no model file) that no body found
+        so far explains, each widened so that the whole body fits: (x0, y0, x1, y1)."""
+        height, width = frame_rgb.shape[:2]
+        window_width, window_height = self._hog.winSize
+        if width < window_width or height < window_height:  # smaller than a person to the detector
+            return []
+        gray = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY)
+        rects, _ = self._hog.detectMultiScale(gray, winStride=(8, 8), padding=(8, 8), scale=1.05)
+        known = [(p.min(axis=0), p.max(axis=0)) for p in found.pixels]
+        out = []
+        for x, y, w, h in rects:
+            centre = np.array([x + w / 2, y + h / 2])
+            if any((low <= centre).all() and (centre <= high).all() for low, high in known):
+                continue
+            grow = self.look.region_margin * max(w, h)
+            out.append(
+                (
+                    max(int(x - grow), 0),
+                    max(int(y - grow), 0),
+                    min(int(x + w + grow), width),
+                    min(int(y + h + grow), height),
+                )
+            )
+        return out
+
     def _merged(self, frame_rgb: NDArray[np.uint8], found: FrameLandmarks, max_people: int) -> FrameLandmarks:
         height, width = frame_rgb.shape[:2]
         pixels = list(found.pixels)
         visibility = list(found.visibility)
         world = list(found.world)
-        for x0, y0, x1, y1 in _tiles(width, height, self.look):
+        boxes = self._regions(frame_rgb, found) if self.look.regions else _tiles(width, height, self.look)
+        for x0, y0, x1, y1 in boxes:
+            if min(x1 - x0, y1 - y0) < 16:
+                continue
             tile = frame_rgb[y0:y1, x0:x1]
             scale = max(1.0, 448 / max(tile.shape[:2]))  # enlarged: MediaPipe's detector sees it bigger
             view = (
@@ -92,7 +129,9 @@ class SecondLook:
             seen = self._landmarker.detect(np.ascontiguousarray(view, dtype=np.uint8))
             for person in range(seen.count):
                 points = seen.pixels[person] / scale + np.array([x0, y0], np.float32)
-                if self._cut(points, seen.visibility[person], (x0, y0, x1, y1), (width, height)):
+                if not self.look.regions and self._cut(
+                    points, seen.visibility[person], (x0, y0, x1, y1), (width, height)
+                ):
                     continue
                 size = _size(points)
                 if any(
