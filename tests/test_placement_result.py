@@ -10,9 +10,9 @@ import pytest
 
 from finepose_core.data.cameras import look_rotation
 from finepose_core.geometry.camera import intrinsics_from_fov, project
+from finepose_core.geometry.feet import ANKLE_HEIGHT_M
 from finepose_core.geometry.gravity import camera_pitch_roll, up_from_pitch_roll
 from finepose_core.geometry.placement import (
-    ANKLE_HEIGHT_M,
     fit_floor,
     floor_warning,
     root_translations,

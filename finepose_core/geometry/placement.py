@@ -23,6 +23,7 @@ from scipy.optimize import least_squares
 from scipy.signal import savgol_filter
 
 from finepose_core.geometry.camera import estimate_root_translation
+from finepose_core.geometry.feet import ANKLE_HEIGHT_M
 from finepose_core.geometry.gravity import (
     GravityConfig,
     UpEstimate,
@@ -33,8 +34,6 @@ from finepose_core.geometry.gravity import (
 
 FloatArray = NDArray[np.float64]
 ANKLES = (3, 6)
-# the ankle joint centre stands this far above the floor (a typical adult's malleolus height)
-ANKLE_HEIGHT_M = 0.08
 
 
 @dataclass(frozen=True)
