@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tempfile
 from pathlib import Path
@@ -41,6 +40,7 @@ if str(REPO) not in sys.path:
 
 from benchmarks.quality_rendered import _assign, _counted, _rooted, _scores  # noqa: E402
 from finepose_core.data.clip import load_clips  # noqa: E402
+from finepose_core.geometry.gravity import angle_deg  # noqa: E402
 from finepose_core.options import JobOptions  # noqa: E402
 from finepose_core.pipeline import Pipeline, PipelineConfig  # noqa: E402
 
@@ -98,11 +98,6 @@ def blender_ankles(result_json: Path) -> dict[int, FloatArray]:
                 ankles[row, side] = (world @ np.array([*evaluated.pose.bones[bone].tail, 1.0]))[:3]
         out[person.id] = ankles
     return out
-
-
-def _angle_deg(a: FloatArray, b: FloatArray) -> float:
-    cosine = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-    return math.degrees(math.acos(max(-1.0, min(1.0, cosine))))
 
 
 def score(result: Any, path: Path, armature: dict[int, FloatArray] | None = None) -> dict[str, Any]:
@@ -185,7 +180,7 @@ def score(result: Any, path: Path, armature: dict[int, FloatArray] | None = None
         "id_switches": switches,
         "ghost_share": round(1 - used / max(result_frames, 1), 3),
         "tracks": len(tracked),
-        "up_error_deg": round(_angle_deg(up_result, up_truth), 1),
+        "up_error_deg": round(float(angle_deg(up_result / np.linalg.norm(up_result), up_truth)), 1),
         "up_source": getattr(camera, "up_source", "contacts" if camera.floor_fitted else "default"),
         "camera_height_error_m": round(abs(float(world_from_camera[2, 3]) - true_height), 2),
         "focal_error_pct": round(100 * abs(float(camera.K[0, 0]) / float(K[0, 0]) - 1), 1),
@@ -236,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     print("\t".join(columns))
     for path in paths:
-        people = len(load_clips(path))
+        with np.load(path) as data:
+            people = int(data["num_people"])
         options = JobOptions(preset=args.preset, max_people=max(2, people + 1))
         if args.second_look:
             options = options.model_copy(update={"second_look": True})

@@ -333,10 +333,11 @@ class Lifter:
                 set_speeds.append(speeds[owner])
             window_sets.append(distinct[key])
         embedding, weights = self.encode_prompts(set_prompts, set_speeds)
-        mirrored_prompts = [p.mirrored() for p in set_prompts]
         mirrored = None
-        if options.flip and mirrored_prompts != set_prompts:
-            mirrored, _ = self.encode_prompts(mirrored_prompts, set_speeds)
+        if options.flip:
+            mirrored_prompts = [p.mirrored() for p in set_prompts]
+            if mirrored_prompts != set_prompts:
+                mirrored, _ = self.encode_prompts(mirrored_prompts, set_speeds)
         return WindowBatch(
             people=people,
             pixels=pixels,

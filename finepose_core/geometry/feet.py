@@ -41,10 +41,11 @@ class FeetConfig:
     on_floor: bool = True  # planted ankles lowered or raised onto the floor (z = ankle height)
 
 
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
+def mask_runs(mask: NDArray[np.bool_], min_frames: int = 1) -> list[tuple[int, int]]:
+    """[start, end) of each run of True at least `min_frames` long."""
     padded = np.concatenate([[False], np.asarray(mask, bool), [False]])
     edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= min_frames]
 
 
 def _speed(track: FloatArray, fps: float, sigma: float) -> FloatArray:
@@ -84,9 +85,8 @@ def still_ankles(
         still = (speeds[side] < config.still_2d) & (
             speeds[side] <= np.maximum(config.slower_share * other, config.both_still_2d)
         )
-        for start, end in _runs(still & seen[:, ANKLES[side]]):
-            if end - start >= config.min_frames:
-                out[start:end, side] = True
+        for start, end in mask_runs(still & seen[:, ANKLES[side]], config.min_frames):
+            out[start:end, side] = True
     return out
 
 
@@ -110,9 +110,8 @@ def find_contacts(
     heights = joints[:, list(ANKLES), 2]
     for side in range(len(ANKLES)):
         low = heights[:, side] <= heights[:, 1 - side] + config.above_other_m
-        for start, end in _runs(still[:, side] & low):
-            if end - start >= config.min_frames:
-                out[start:end, side] = True
+        for start, end in mask_runs(still[:, side] & low, config.min_frames):
+            out[start:end, side] = True
     return out
 
 
@@ -135,7 +134,7 @@ def plant_feet(
     pull = np.zeros((frames, 3))
     count = np.zeros(frames)
     for side, ankle in enumerate(ANKLES):
-        for start, end in _runs(contacts[:, side]):
+        for start, end in mask_runs(contacts[:, side]):
             pin = np.median(joints[start:end, ankle], axis=0)
             if config.on_floor:
                 pin[2] = ANKLE_HEIGHT_M
@@ -143,11 +142,12 @@ def plant_feet(
             count[start:end] += 1
     if not count.any():
         return joints
+    if frames == 1:  # no smoothness to balance: the pull itself
+        return np.asarray(joints + (pull / count[:, None])[:, None])
     smooth = max(config.smoothness, 1e-6)
     # the symmetric tridiagonal matrix diag(count) + λ·(path Laplacian) in solveh_banded's upper form
-    diagonal = count + smooth * np.r_[1.0, np.full(frames - 2, 2.0), 1.0] if frames > 1 else count + 1e-9
     bands = np.zeros((2, frames))
     bands[0, 1:] = -smooth
-    bands[1] = diagonal + 1e-9
-    shift = solveh_banded(bands, pull) if frames > 1 else pull / np.maximum(count, 1)[:, None]
+    bands[1] = count + smooth * np.r_[1.0, np.full(frames - 2, 2.0), 1.0] + 1e-9
+    shift = solveh_banded(bands, pull)
     return np.asarray(joints + shift[:, None])

@@ -83,7 +83,8 @@ def _unit(vectors: FloatArray) -> FloatArray:
     return np.asarray(vectors / np.where(norm > 1e-9, norm, np.nan))
 
 
-def _angle_deg(a: FloatArray, b: FloatArray) -> FloatArray:
+def angle_deg(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Degrees between unit vectors [..., 3], along the last axis."""
     return np.asarray(np.degrees(np.arccos(np.clip(np.sum(a * b, axis=-1), -1.0, 1.0))))
 
 
@@ -95,7 +96,7 @@ def upright_directions(joints: NDArray[np.floating[Any]], config: GravityConfig)
     trunk = _unit(p[:, THORAX] - p[:, PELVIS])
     legs = _unit(p[:, PELVIS] - feet)
     whole = _unit(p[:, THORAX] - feet)
-    upright = _angle_deg(trunk, legs) < config.upright_within_deg
+    upright = angle_deg(trunk, legs) < config.upright_within_deg
     return np.where(upright[:, None], whole, np.nan)
 
 
@@ -131,11 +132,11 @@ def estimate_up(
     up = _unit(directions.mean(axis=0))
     kept = directions
     for _ in range(3):
-        kept = directions[_angle_deg(directions, up[None]) < config.outlier_deg]
+        kept = directions[angle_deg(directions, up[None]) < config.outlier_deg]
         if len(kept) == 0:
             return None
         up = _unit(kept.mean(axis=0))
-    spread = float(np.sqrt(np.mean(_angle_deg(kept, up[None]) ** 2)))
+    spread = float(np.sqrt(np.mean(angle_deg(kept, up[None]) ** 2)))
     # neighbouring frames are not independent: count about one independent look per person-second
     independent = max(len(kept) / max(fps, 1.0), 1.0)
     uncertainty = math.hypot(spread / math.sqrt(independent), config.systematic_deg)

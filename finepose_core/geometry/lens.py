@@ -28,7 +28,7 @@ from finepose_core.geometry.camera import (
     person_rotations,
     to_virtual,
 )
-from finepose_core.geometry.feet import ANKLES, FeetConfig, still_ankles
+from finepose_core.geometry.feet import ANKLES, FeetConfig, mask_runs, still_ankles
 from finepose_core.geometry.placement import root_translations
 
 FloatArray = NDArray[np.float64]
@@ -70,18 +70,19 @@ class PersonSample:
 def reoriented(sample: PersonSample, K_old: FloatArray, K_new: FloatArray) -> FloatArray:
     """The lifted pose as it would come out with intrinsics K_new: the lifter predicts in a virtual camera
     looking straight at the pelvis, whose rotation from the real camera depends on the intrinsics."""
-    virtual = to_virtual(sample.joints, person_rotations(sample.keypoints2d, K_old))
-    return from_virtual(virtual, person_rotations(sample.keypoints2d, K_new))
+    return from_virtual(_virtual(sample, K_old), person_rotations(sample.keypoints2d, K_new))
+
+
+def _virtual(sample: PersonSample, K: FloatArray) -> FloatArray:
+    """The lifted pose in the virtual cameras it was predicted in, under intrinsics K."""
+    return to_virtual(sample.joints, person_rotations(sample.keypoints2d, K))
 
 
 def _wander(joints: FloatArray, still: NDArray[np.bool_]) -> tuple[float, int]:
     """Sum of squared distances of planted ankles from each contact's median, and the frames counted."""
     total, count = 0.0, 0
     for side, ankle in enumerate(ANKLES):
-        mask = still[:, side]
-        padded = np.concatenate([[False], mask, [False]])
-        edges = np.flatnonzero(padded[1:] != padded[:-1])
-        for start, end in zip(edges[::2], edges[1::2], strict=True):
+        for start, end in mask_runs(still[:, side]):
             points = joints[start:end, ankle]
             total += float(np.sum((points - np.median(points, axis=0)) ** 2))
             count += end - start
@@ -106,14 +107,15 @@ def estimate_focal(
     longest = 0.5 * width / math.tan(math.radians(config.min_fov_deg) / 2)
     shortest = 0.5 * width / math.tan(math.radians(config.max_fov_deg) / 2)
     focals = np.geomspace(shortest, longest, config.candidates)
+    virtual = [_virtual(sample, K_old) for sample in samples]  # what the lifter predicted, once
     scores = np.zeros(len(focals))
     for i, focal in enumerate(focals):
         K_new = intrinsics_from_focal(width, height, float(focal))
         total, count = 0.0, 0
-        for sample, mask in zip(samples, still, strict=True):
+        for sample, mask, pose in zip(samples, still, virtual, strict=True):
             if not mask.any():
                 continue
-            relative = reoriented(sample, K_old, K_new)
+            relative = from_virtual(pose, person_rotations(sample.keypoints2d, K_new))
             try:
                 root = root_translations(relative, sample.keypoints2d, K_new, sample.confidence, fps)
             except ValueError:

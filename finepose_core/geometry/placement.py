@@ -27,6 +27,7 @@ from finepose_core.geometry.feet import ANKLE_HEIGHT_M
 from finepose_core.geometry.gravity import (
     GravityConfig,
     UpEstimate,
+    angle_deg,
     camera_pitch_roll,
     estimate_up,
     up_from_pitch_roll,
@@ -151,10 +152,6 @@ class Floor:
         return transform
 
 
-def _angle_deg(a: FloatArray, b: FloatArray) -> float:
-    return float(np.degrees(np.arccos(np.clip(float(a @ b), -1.0, 1.0))))
-
-
 def _contact_plane(
     people_joints: list[FloatArray], fps: float, config: PlacementConfig, up: FloatArray
 ) -> tuple[FloatArray, float, int] | None:
@@ -259,8 +256,9 @@ def fit_floor(
     plane = _contact_plane(people_joints, fps, config, up)
     if plane is not None:
         normal, offset, count = plane
-        if _angle_deg(normal, up) < agree and offset < -0.2:
-            uncertainty = _angle_deg(normal, up) if body is not None else None
+        tilt = float(angle_deg(normal, up))
+        if tilt < agree and offset < -0.2:
+            uncertainty = tilt if body is not None else None
             return Floor(normal, offset - ANKLE_HEIGHT_M, True, count, "contacts", uncertainty, True)
     count = 0 if plane is None else plane[2]
     if body is not None:
