@@ -476,8 +476,9 @@ class Pipeline:
     ) -> PersonResult:
         longest = max(lifted, key=lambda part: len(part.joints3d))
         world = to_world(joints_camera, world_from_camera)
-        contacts = np.zeros((len(world), 2), bool)
+        contacts = None  # not looked for
         if feet is not None:  # each run of consecutive frames on its own: a gap may hide any motion
+            contacts = np.zeros((len(world), 2), bool)
             for run in runs:
                 contacts[run] = find_contacts(
                     world[run], track.keypoints2d[run], track.confidence2d[run], fps, feet
