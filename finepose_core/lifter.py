@@ -204,7 +204,7 @@ class Lifter:
             checkpoint.text_features,
             encoder,
             loader,
-            tokens=checkpoint.config.text_tokens,
+            tokens=checkpoint.config.encoded_tokens,
         )
         return cls(
             checkpoint.build_model(),

@@ -105,6 +105,10 @@ class TrainConfig:
     # PTS) relative to `lr`: below 1 when fine-tuning a model to read new texts, so that the pathway
     # learns at full rate while the pose network it feeds is kept close to its trained weights
     backbone_lr_scale: float = 1.0
+    # which modules count as the text pathway (name prefixes); empty: TEXT_PATHWAY. Naming only
+    # part_conditioning teaches a trained model a new path to the words while everything it already knew,
+    # prompt embeddings included, moves at the backbone's rate.
+    text_pathway: list[str] = field(default_factory=list)
     flip_probability: float = 0.5
     prompt_dropout: float = 0.1  # each text nulled independently, on top of the part texts' own nulls
     # Part texts per window: the describer's words for the window's ground truth (finepose_core/captions.py)
@@ -304,12 +308,15 @@ TEXT_PATHWAY: Final = (
 )
 
 
-def parameter_groups(model: nn.Module, backbone_lr_scale: float) -> list[dict[str, Any]]:
+def parameter_groups(
+    model: nn.Module, backbone_lr_scale: float, text_pathway: tuple[str, ...] = TEXT_PATHWAY
+) -> list[dict[str, Any]]:
     """The optimiser's groups: the text pathway at the full learning rate, the rest scaled."""
+    prefixes = tuple(p if p.endswith(".") else p + "." for p in text_pathway)
     text: list[nn.Parameter] = []
     backbone: list[nn.Parameter] = []
     for name, parameter in model.named_parameters():
-        (text if name.startswith(TEXT_PATHWAY) else backbone).append(parameter)
+        (text if name.startswith(prefixes) else backbone).append(parameter)
     return [
         {"params": text, "lr_scale": 1.0},
         {"params": backbone, "lr_scale": backbone_lr_scale},
@@ -364,10 +371,12 @@ class Trainer:
             if config.pose_perturbation > 0
             else None,
         )
-        if config.standardize_text and not self.model.prompt_learner.standardized:
+        standardize_prompts = config.standardize_text and not self.model.prompt_learner.standardized
+        part_path = self.model.part_conditioning
+        if standardize_prompts or (part_path is not None and not part_path.standardized):
             # a fine-tuned projection is not rescaled to keep its old function: that keeps the differences
             # between texts as faint as before, and the words are what the run is to teach
-            self._standardize_text()
+            self._standardize_text(prompts=standardize_prompts)
         self.validation = validation_windows(val, jm, model_config.frames, config.validation_windows)
         self.data_summary = {
             "train": describe_library(train, config.fps),
@@ -376,7 +385,9 @@ class Trainer:
         self.steps_per_epoch = max(self.sampler.total_frames // (model_config.frames // 4) // config.batch, 1)
         self.schedule = NoiseSchedule.cosine()
         self.optimizer = torch.optim.AdamW(
-            parameter_groups(self.model, config.backbone_lr_scale),
+            parameter_groups(
+                self.model, config.backbone_lr_scale, tuple(config.text_pathway) or TEXT_PATHWAY
+            ),
             lr=config.lr,
             weight_decay=config.weight_decay,
         )
@@ -394,19 +405,28 @@ class Trainer:
             encoder = load_text_encoder(self.config.text_encoder)
         except TextEncoderError as error:
             raise TrainingError(str(error)) from None
-        cache = TextFeatureCache.for_encoder(encoder, model_config.text_tokens, self.config.text_cache_size)
+        cache = TextFeatureCache.for_encoder(
+            encoder, model_config.encoded_tokens, self.config.text_cache_size
+        )
         cache.pin(vocabulary(actions))  # the fixed texts, encoded once and kept in checkpoints
         return cache
 
-    def _standardize_text(self, windows: int = 256) -> None:
-        """The text standardisation from the texts of a fixed sample of training windows."""
+    def _standardize_text(self, prompts: bool, windows: int = 256) -> None:
+        """The text standardisations (the prompt learner's if `prompts`, and a new part-conditioning
+        path's) from the texts of a fixed sample of training windows."""
         rng = np.random.default_rng([self.config.seed, 11])
         texts: set[str] = set()
         for index in range(windows):
             sample_texts, nulled = window_texts(self.sampler.sample(index), self.config, rng)
             texts.update(t for t, off in zip(sample_texts, nulled, strict=True) if not off and t)
-        features = self.encoder_cache.features(sorted(texts))
-        self.model.prompt_learner.standardize(features.to(self.device))
+        features = self.encoder_cache.features(sorted(texts)).to(self.device)
+        if prompts:
+            self.model.prompt_learner.standardize(features[:, : self.model.config.text_tokens])
+        part_path = self.model.part_conditioning
+        if part_path is not None and not part_path.standardized:
+            # every text as if it were a part's: [T, tokens, D] → the sentence features [T, D]
+            as_parts = features[:, None].expand(-1, len(PROMPT_KEYS), -1, -1)
+            part_path.standardize(self.model.part_sentences(as_parts)[:, 0])
         log.info("text features standardised on %d texts", len(texts))
 
     @staticmethod
@@ -614,6 +634,12 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         values["exclude_trials"] = [s for s in args.exclude_trials.split(",") if s]
     if args.no_prompts:
         values["use_prompts"] = False
+    if args.text_pathway is not None:
+        values["text_pathway"] = [s for s in args.text_pathway.split(",") if s]
+    if args.model is not None:
+        values["model"] = {**config.model, **json.loads(args.model)}
+    if args.keep_prompt_features:
+        values["standardize_text"] = False
     return replace(config, **values)
 
 
@@ -652,6 +678,21 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="learning rate outside the text pathway relative to --lr (default 1; below 1 to teach a "
         "trained model new texts while keeping its pose network close)",
+    )
+    parser.add_argument(
+        "--text-pathway",
+        help="comma-separated module prefixes trained at the full --lr (default: the whole text pathway; "
+        "part_conditioning alone adds a path to the words while the rest moves at the backbone's rate)",
+    )
+    parser.add_argument(
+        "--model",
+        help="JSON of DenoiserConfig overrides, e.g. '{\"text_tokens\": 4}' to keep a 4-token checkpoint's "
+        "prompt learner as it is",
+    )
+    parser.add_argument(
+        "--keep-prompt-features",
+        action="store_true",
+        help="do not standardise the prompt learner's text features (a fine-tune that keeps its function)",
     )
     parser.add_argument("--no-prompts", action="store_true", help="train the paper's w/o Prompt variant")
     add_device_flag(parser)

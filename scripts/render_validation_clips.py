@@ -21,7 +21,7 @@ runs/val_rendered` scores the whole pipeline on video that no choice has seen:
 from NSF EIA-0196217." The body: MakeHuman / MPFB2 assets, CC0 1.0.
 
 Usage: .venv/bin/python scripts/render_validation_clips.py [--out runs/val_rendered] [--frames 120]
-       [--samples 6] [--trials 02_09 06_01 ...] [--seed 7]
+       [--samples 6] [--trials 02_09 06_01 ...] [--seed 7] [--threads N]
 """
 
 from __future__ import annotations
@@ -325,9 +325,13 @@ def _posed(
     return joints, lowest
 
 
-def render_video(frames: int, samples: int, path: Path, name: str) -> None:
-    """Render frames 1…frames of the current scene with Cycles on the CPU into an mp4 at `path`."""
+def render_video(frames: int, samples: int, path: Path, name: str, threads: int = 0) -> None:
+    """Render frames 1…frames of the current scene with Cycles on the CPU into an mp4 at `path`, on
+    `threads` CPU threads (0: all)."""
     scene = _scene()
+    scene.render.threads_mode = "FIXED" if threads > 0 else "AUTO"
+    if threads > 0:
+        scene.render.threads = threads
     render: Any = scene.render  # the stubs know only Eevee's engine name
     render.engine = "CYCLES"
     cycles: Any = scene.cycles
@@ -348,7 +352,9 @@ def render_video(frames: int, samples: int, path: Path, name: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def render_clip(sequence: MocapSequence, shot: Shot, frames: int, samples: int, out: Path) -> dict[str, Any]:
+def render_clip(
+    sequence: MocapSequence, shot: Shot, frames: int, samples: int, out: Path, threads: int = 0
+) -> dict[str, Any]:
     jm = joint_map(TrainConfig.from_file(RECIPES / "cmu_small.json").joint_map)
     joints = _placed(
         jm.world_joints(sequence.motion, None, slice(shot.start, shot.start + frames)), shot.yaw_deg
@@ -381,7 +387,7 @@ def render_clip(sequence: MocapSequence, shot: Shot, frames: int, samples: int, 
     truth_2d = project(truth_camera, K)
 
     name = f"v{shot.trial}_{shot.start:04d}"
-    render_video(frames, samples, out / f"{name}.mp4", name)
+    render_video(frames, samples, out / f"{name}.mp4", name, threads)
 
     inside = _in_image(truth_2d)
     np.savez_compressed(
@@ -426,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=6)
     parser.add_argument("--trials", nargs="+", default=list(DEFAULT_TRIALS))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for Cycles (default: all)")
     args = parser.parse_args(argv)
     if not MAKEHUMAN.is_dir():
         print(f"error: {MAKEHUMAN} not found (the MakeHuman body is in ../shared)", file=sys.stderr)
@@ -455,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
             distance_m=float(rng.uniform(4.0, 5.5)),
             palette=index,
         )
-        summary.append(render_clip(sequence, shot, args.frames, args.samples, args.out))
+        summary.append(render_clip(sequence, shot, args.frames, args.samples, args.out, args.threads))
         print(json.dumps(summary[-1]))
     (args.out / "clips.json").write_text(json.dumps(summary, indent=1) + "\n")
     return 0

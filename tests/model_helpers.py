@@ -30,7 +30,7 @@ def tiny_model(seed: int = 0, **overrides: object) -> FinePoseDenoiser:
 def random_prompts(model: FinePoseDenoiser, batch: int, seed: int = 0) -> PromptEmbedding:
     generator = torch.Generator().manual_seed(seed)
     width = model.config.text_width
-    features = torch.randn(batch, len(PROMPT_KEYS), model.config.text_tokens, width, generator=generator)
+    features = torch.randn(batch, len(PROMPT_KEYS), model.config.encoded_tokens, width, generator=generator)
     nulled = torch.zeros(batch, len(PROMPT_KEYS), dtype=torch.bool)
     with torch.no_grad():
         return model.encode_prompts(features, nulled)

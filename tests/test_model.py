@@ -83,6 +83,34 @@ def test_part_conditioning_starts_as_the_identity_and_routes_each_part_to_its_jo
     assert moved.nonzero().flatten().tolist() == list(BODY_PARTS["arms"])
 
 
+def test_a_four_token_model_gains_a_part_path_that_reads_the_whole_sentence() -> None:
+    """A 4-token checkpoint (the paper's E_tx[:4]) fine-tuned with part conditioning keeps its prompt
+    embeddings exactly, while the part path reads the pooled sentence feature, the fifth encoded feature:
+    a description that changes only after its third word moves the part's joints."""
+    without = tiny_model(text_tokens=4)
+    model = tiny_model(text_tokens=4, part_conditioning=True)
+    model.load_state_dict({**model.state_dict(), **without.state_dict()})
+    assert model.config.encoded_tokens == 5 and without.config.encoded_tokens == 4
+    features = torch.randn(2, 7, 5, TEXT_WIDTH)
+    nulled = torch.zeros(2, 7, dtype=torch.bool)
+    with torch.no_grad():
+        kept = model.encode_prompts(features, nulled)
+        old = without.encode_prompts(features[:, :, :4], nulled)
+    torch.testing.assert_close(kept.tokens, old.tokens)
+    torch.testing.assert_close(kept.pooled, old.pooled)
+
+    assert model.part_conditioning is not None
+    torch.nn.init.normal_(model.part_conditioning.out.weight, std=0.5)
+    later_words = features.clone()
+    later_words[:, PROMPT_KEYS.index("legs"), 4] = torch.randn(2, TEXT_WIDTH)  # same first tokens
+    with torch.no_grad():
+        a = model.encode_prompts(features, nulled).joints
+        b = model.encode_prompts(later_words, nulled).joints
+    assert a is not None and b is not None
+    moved = (a - b).abs().amax(dim=(0, 2)) > 1e-4
+    assert moved.nonzero().flatten().tolist() == list(BODY_PARTS["legs"])
+
+
 def test_modifiers_receive_gradient_and_change_after_one_step() -> None:
     learner = PromptLearner(text_width=TEXT_WIDTH, width=32, heads=2, layers=1)
     before = [m.detach().clone() for m in learner.modifiers]

@@ -114,6 +114,11 @@ def test_the_text_pathway_can_learn_faster_than_the_pose_network() -> None:
     assert len(text["params"]) + len(backbone["params"]) == len(list(model.parameters()))
     assert not any(names[id(p)].startswith("prompt_learner") for p in backbone["params"])
 
+    # naming only the part path: everything the model already knew moves at the backbone's rate
+    text, backbone = parameter_groups(model, 0.05, ("part_conditioning",))
+    assert {names[id(p)].split(".")[0] for p in text["params"]} == {"part_conditioning"}
+    assert any(names[id(p)].startswith("prompt_learner") for p in backbone["params"])
+
 
 def test_standardised_text_features_let_a_few_steps_tell_close_sentences_apart() -> None:
     """Descriptions that differ in one word ("in front of" / "behind") share most of their MiniLM features;
@@ -165,3 +170,19 @@ def test_checkpoints_without_a_standardisation_load_unchanged() -> None:
     again = PromptLearner(16, 8, 2, 1, 2.0, 5)
     again.load_state_dict(learner.state_dict())
     assert again.standardized and torch.equal(again.feature_scale, learner.feature_scale)
+
+
+def test_the_part_path_standardises_its_own_sentence_features() -> None:
+    """The part path's statistics are its own: set from raw sentence features, saved and loaded with the
+    model, and a fresh path (identity statistics) says so."""
+    from finepose_core.model.part_conditioning import PartConditioning
+
+    path = PartConditioning(16, 8)
+    assert not path.standardized
+    sentences = torch.randn(40, 16) * 3 + 2
+    path.standardize(sentences)
+    assert path.standardized
+    torch.testing.assert_close(path.sentence_mean, sentences.mean(dim=0))
+    again = PartConditioning(16, 8)
+    again.load_state_dict(path.state_dict())
+    assert torch.equal(again.sentence_scale, path.sentence_scale)

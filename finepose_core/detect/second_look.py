@@ -8,12 +8,17 @@ people detector (built into OpenCV, no model to download) proposes person-like r
 found so far explains are widened, enlarged and given to MediaPipe on their own; or, with `regions` off,
 four overlapping tiles of the frame are. What is found is mapped back to the frame and kept unless it is a
 body already found (or, for tiles, a body cut by the tile's edge: that person is another tile's).
+
+A person found this way is followed: the next frame that wants a second look first looks around where
+that person just was, and asks the HOG detector (the costly part) only if someone is still missing or
+the periodic look for new people is due. A person whom the full-frame pass keeps missing thus costs one
+enlarged crop a frame, not a scan of the whole frame.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 import cv2
@@ -34,6 +39,21 @@ class SecondLookConfig:
     # where to look: person-like regions no body explains (True), or the overlapping tiles (False)
     regions: bool = True
     region_margin: float = 0.25  # a region widened by this share of its size on every side
+    follow_margin: float = 0.35  # a followed person's last box widened by this share of its size
+
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass
+class LookCounts:
+    """What the second look did over a video (for the job's log and the benchmarks)."""
+
+    frames: int = 0  # frames looked at again
+    scans: int = 0  # of which the HOG detector scanned the whole frame
+    crops: int = 0  # enlarged crops given to MediaPipe
+    added: int = 0  # people added
+    boxes: list[Box] = field(default_factory=list, repr=False)  # where people were added, last frame
 
 
 def _tiles(width: int, height: int, config: SecondLookConfig) -> list[tuple[int, int, int, int]]:
@@ -51,6 +71,22 @@ def _tiles(width: int, height: int, config: SecondLookConfig) -> list[tuple[int,
     return [(x0, y0, min(x1, width), min(y1, height)) for y0, y1 in out[1] for x0, x1 in out[0]]
 
 
+@dataclass
+class _People:
+    """Landmarks of the bodies found so far in a frame, one list entry per body."""
+
+    pixels: list[NDArray[np.float32]]
+    visibility: list[NDArray[np.float32]]
+    world: list[NDArray[np.float32]]
+
+    def landmarks(self) -> FrameLandmarks:
+        return FrameLandmarks(
+            pixels=np.stack(self.pixels).astype(np.float32),
+            visibility=np.stack(self.visibility).astype(np.float32),
+            world=np.stack(self.world).astype(np.float32),
+        )
+
+
 def _size(points: NDArray[np.float32]) -> float:
     return max(float(np.linalg.norm(np.ptp(points, axis=0))), 1.0)
 
@@ -65,20 +101,35 @@ class SecondLook:
         self._hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32))
         self._recent: deque[int] = deque(maxlen=max(1, round(self.look.memory_seconds * fps)))
         self._frames = 0
-        self.looked = 0  # frames looked at again
+        self.counts = LookCounts()
+        self._followed: list[Box] = []  # boxes of the people the last look added
 
-    def wanted(self, found: int, max_people: int) -> bool:
-        """Whether a frame whose full-frame pass found `found` people gets a second look."""
+    @property
+    def looked(self) -> int:
+        """Frames looked at again."""
+        return self.counts.frames
+
+    def _due(self, found: int, max_people: int) -> tuple[bool, bool]:
+        """(someone seems missing, the periodic look for new people is due) for a frame whose full-frame
+        pass found `found` people."""
         missing = bool(self._recent) and found < max(self._recent)
         periodic = self._frames % self.look.every == 0 and found < max_people
         self._frames += 1
-        return missing or periodic
+        return missing, periodic
+
+    def wanted(self, found: int, max_people: int) -> bool:
+        """Whether a frame whose full-frame pass found `found` people gets a second look."""
+        return any(self._due(found, max_people))
 
     def add(self, frame_rgb: NDArray[np.uint8], found: FrameLandmarks, max_people: int) -> FrameLandmarks:
-        """The full-frame pass's people and, where wanted, those found in the tiles."""
-        if self.wanted(found.count, max_people):
-            found = self._merged(frame_rgb, found, max_people)
-            self.looked += 1
+        """The full-frame pass's people and, where wanted, those found on a second look."""
+        missing, periodic = self._due(found.count, max_people)
+        if missing or periodic:
+            expected = max(self._recent) if missing else found.count
+            found = self._merged(frame_rgb, found, max_people, expected=expected, scan=periodic)
+            self.counts.frames += 1
+        else:
+            self._followed = []
         self._recent.append(found.count)
         return found
 
@@ -110,15 +161,68 @@ class SecondLook:
             )
         return out
 
-    def _merged(self, frame_rgb: NDArray[np.uint8], found: FrameLandmarks, max_people: int) -> FrameLandmarks:
-        height, width = frame_rgb.shape[:2]
-        pixels = list(found.pixels)
-        visibility = list(found.visibility)
-        world = list(found.world)
-        boxes = self._regions(frame_rgb, found) if self.look.regions else _tiles(width, height, self.look)
-        for x0, y0, x1, y1 in boxes:
-            if min(x1 - x0, y1 - y0) < 16:
+    def _follow_boxes(self, found: FrameLandmarks, width: int, height: int) -> list[Box]:
+        """The last look's people's boxes, widened for their motion, that no body found now explains."""
+        known = [(p.min(axis=0), p.max(axis=0)) for p in found.pixels]
+        out = []
+        for x0, y0, x1, y1 in self._followed:
+            centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+            if any((low <= centre).all() and (centre <= high).all() for low, high in known):
                 continue
+            grow = self.look.follow_margin * max(x1 - x0, y1 - y0)
+            out.append(
+                (
+                    max(int(x0 - grow), 0),
+                    max(int(y0 - grow), 0),
+                    min(int(x1 + grow), width),
+                    min(int(y1 + grow), height),
+                )
+            )
+        return out
+
+    def _merged(
+        self,
+        frame_rgb: NDArray[np.uint8],
+        found: FrameLandmarks,
+        max_people: int,
+        expected: int | None = None,
+        scan: bool = True,
+    ) -> FrameLandmarks:
+        """`found` and the people a second look adds: first around the people the last look added, then,
+        if fewer than `expected` people are known or `scan` asks for it, in the HOG regions (or tiles)."""
+        height, width = frame_rgb.shape[:2]
+        merged = _People(list(found.pixels), list(found.visibility), list(found.world))
+        added: list[Box] = []
+        follow = self._follow_boxes(found, width, height) if self.look.regions else []
+        self._look_in(frame_rgb, follow, merged, max_people, added)
+        if scan or len(merged.pixels) < (expected if expected is not None else max_people):
+            current = merged.landmarks() if len(merged.pixels) > found.count else found
+            if self.look.regions:
+                boxes = self._regions(frame_rgb, current)
+                self.counts.scans += 1
+            else:
+                boxes = _tiles(width, height, self.look)
+            self._look_in(frame_rgb, boxes, merged, max_people, added)
+        self._followed = added
+        self.counts.added += len(added)
+        self.counts.boxes = added
+        return found if len(merged.pixels) == found.count else merged.landmarks()
+
+    def _look_in(
+        self,
+        frame_rgb: NDArray[np.uint8],
+        boxes: list[Box],
+        merged: _People,
+        max_people: int,
+        added: list[Box],
+    ) -> None:
+        """MediaPipe on each box, enlarged; new bodies join `merged` and their boxes `added`."""
+        height, width = frame_rgb.shape[:2]
+        pixels, visibility, world = merged.pixels, merged.visibility, merged.world
+        for x0, y0, x1, y1 in boxes:
+            if min(x1 - x0, y1 - y0) < 16 or len(pixels) >= max_people:
+                continue
+            self.counts.crops += 1
             tile = frame_rgb[y0:y1, x0:x1]
             scale = max(1.0, 448 / max(tile.shape[:2]))  # enlarged: MediaPipe's detector sees it bigger
             view = (
@@ -144,13 +248,8 @@ class SecondLook:
                 pixels.append(points)
                 visibility.append(seen.visibility[person])
                 world.append(seen.world[person])
-        if len(pixels) == found.count:
-            return found
-        return FrameLandmarks(
-            pixels=np.stack(pixels).astype(np.float32),
-            visibility=np.stack(visibility).astype(np.float32),
-            world=np.stack(world).astype(np.float32),
-        )
+                low, high = points.min(axis=0), points.max(axis=0)
+                added.append((int(low[0]), int(low[1]), int(np.ceil(high[0])), int(np.ceil(high[1]))))
 
     def _cut(
         self,

@@ -56,6 +56,12 @@ class DenoiserConfig:
     # checkpoints that name none
     part_conditioning: bool = False
 
+    @property
+    def encoded_tokens(self) -> int:
+        """Features per text the encoder supplies: the prompt learner's `text_tokens`, and the pooled
+        sentence feature too where part conditioning reads it (even beside a 4-token prompt learner)."""
+        return ENCODED_TOKENS if self.part_conditioning else self.text_tokens
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -129,15 +135,20 @@ class FinePoseDenoiser(nn.Module):
 
     def encode_prompts(self, text_features: Tensor, nulled: Tensor) -> PromptEmbedding:
         """P for a batch of prompt sets; a pure function of its inputs, computed once per lift."""
-        embedding: PromptEmbedding = self.prompt_learner(text_features, nulled)
+        embedding: PromptEmbedding = self.prompt_learner(
+            text_features[:, :, : self.config.text_tokens], nulled
+        )
         if self.part_conditioning is not None:
-            # the sentence feature where the model has one (the last of five), else the tokens' mean
-            features = self.prompt_learner.standardized_features(text_features[:, PART_TEXT_INDEX])
-            sentences = (
-                features[:, :, -1] if self.config.text_tokens > PROMPT_TOKENS else features.mean(dim=2)
+            embedding.joints = self.part_conditioning(
+                self.part_sentences(text_features), nulled[:, PART_TEXT_INDEX]
             )
-            embedding.joints = self.part_conditioning(sentences, nulled[:, PART_TEXT_INDEX])
         return embedding
+
+    def part_sentences(self, text_features: Tensor) -> Tensor:
+        """The raw sentence feature of each part's text [B, 4, D_text]: the pooled feature (the last of
+        five), or the mean of the tokens where only four are encoded."""
+        features = text_features[:, PART_TEXT_INDEX]
+        return features[:, :, -1] if features.shape[2] > PROMPT_TOKENS else features.mean(dim=2)
 
     def forward(self, noisy: Tensor, keypoints: Tensor, t: Tensor, prompt: PromptEmbedding) -> Tensor:
         """noisy Y_t [B, n, J, 3], keypoints X [B, n, J, 2] (n ≤ N), t [B] → Ŷ_0 [B, n, J, 3]."""

@@ -31,9 +31,17 @@ def joint_parts(joints: int = NUM_H36M_JOINTS) -> Tensor:
 
 
 class PartConditioning(nn.Module):
-    """Standardised sentence features of the part texts [B, 4, D_text] (+ which are nulled) → [B, J, C]."""
+    """Sentence features of the part texts [B, 4, D_text] (+ which are nulled) → [B, J, C].
+
+    The features are standardised here, with statistics of its own, rather than by the prompt learner:
+    a checkpoint whose prompt learner was trained on raw features can then gain this path without its
+    prompt embeddings changing at all, and this path still hears the faint differences between sentences
+    about one part (model/prompts.py says why standardising matters).
+    """
 
     owner: Tensor
+    sentence_mean: Tensor
+    sentence_scale: Tensor
 
     def __init__(self, text_width: int, width: int, joints: int = NUM_H36M_JOINTS) -> None:
         super().__init__()
@@ -43,10 +51,23 @@ class PartConditioning(nn.Module):
         self.mix = nn.Sequential(nn.LayerNorm(width), nn.GELU(), nn.Linear(width, width))
         self.out = zero_init(nn.Linear(width, width))
         self.register_buffer("owner", joint_parts(joints), persistent=False)
+        self.register_buffer("sentence_mean", torch.zeros(text_width))
+        self.register_buffer("sentence_scale", torch.ones(text_width))
+
+    @property
+    def standardized(self) -> bool:
+        return bool((self.sentence_scale != 1).any() or (self.sentence_mean != 0).any())
+
+    @torch.no_grad()
+    def standardize(self, sentences: Tensor) -> None:
+        """Set the standardisation from a sample of raw sentence features [T, D_text]."""
+        scale = sentences.std(dim=0)
+        self.sentence_mean.copy_(sentences.mean(dim=0))
+        self.sentence_scale.copy_(scale.clamp_min(0.1 * float(scale.mean())))
 
     def forward(self, sentences: Tensor, nulled: Tensor) -> Tensor:
-        """sentences: [B, 4, D_text] in PART_KEYS order; nulled: [B, 4] bool."""
-        hidden = self.read(sentences)
+        """sentences: raw [B, 4, D_text] in PART_KEYS order; nulled: [B, 4] bool."""
+        hidden = self.read((sentences - self.sentence_mean) / self.sentence_scale)
         hidden = torch.where(nulled[..., None], self.null.expand_as(hidden), hidden) + self.part
         per_part: Tensor = self.out(self.mix(hidden))  # [B, 4, C]
         return per_part[:, self.owner]
