@@ -16,13 +16,14 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from finepose_core.assets import AssetError, default_checkpoint_path
 from finepose_core.checkpoint import CheckpointError
+from finepose_core.detect.appearance import appearance
 from finepose_core.detect.landmarker import PoseLandmarker
 from finepose_core.detect.second_look import SecondLook
 from finepose_core.detect.tracking import TrackerConfig, TrackResult, track_people
@@ -54,6 +55,16 @@ from finepose_core.sequence import consecutive_runs
 from finepose_core.skeleton import BODY_PARTS, mediapipe_to_h36m
 
 log = logging.getLogger(__name__)
+
+
+class Detections(NamedTuple):
+    """What detection saw, per decoded frame."""
+
+    people: list[tuple[NDArray[np.float64], NDArray[np.float64]]]  # 2D joints [P, 17, 2], confidence [P, 17]
+    references: list[NDArray[np.float64]]  # MediaPipe's own 3D [P, 17, 3]
+    looks: list[NDArray[np.float32]]  # colour histograms [P, D] (detect/appearance.py)
+    frame_indices: list[int]
+
 
 STAGES: Final = ("detect", "track", "lift", "place")
 MAX_FRAMES: Final = 100_000  # about an hour at 30 fps: longer jobs should be split
@@ -227,14 +238,16 @@ class Pipeline:
         K, k_source = intrinsics(info.width, info.height, options)
 
         started = time.perf_counter()
-        detections, references, frame_indices = self._detect(info, options, end, wanted, report, is_cancelled)
+        detections, references, looks, frame_indices = self._detect(
+            info, options, end, wanted, report, is_cancelled
+        )
         timings["detect"] = time.perf_counter() - started
         if not frame_indices:
             raise PipelineError(f"{video}: no frame in the range {options.start}–{end} could be decoded")
 
         started = time.perf_counter()
         report("track", 0.0)
-        tracks = track_people(detections, fps, TrackerConfig())
+        tracks = track_people(detections, fps, TrackerConfig(), appearances=looks)
         report("track", 1.0)
         timings["track"] = time.perf_counter() - started
         tracks, small = drop_small(tracks, info.height)
@@ -429,10 +442,12 @@ class Pipeline:
         wanted: int,
         report: ProgressCallback,
         is_cancelled: CancelCallback,
-    ) -> tuple[list[tuple[NDArray[np.float64], NDArray[np.float64]]], list[NDArray[np.float64]], list[int]]:
-        """Per decoded frame: the 2D joints and confidences, MediaPipe's own 3D joints; the frame indices."""
+    ) -> Detections:
+        """Per decoded frame: the 2D joints and confidences, MediaPipe's own 3D joints, the detections'
+        colours; the frame indices."""
         detections = []
         references = []
+        looks: list[NDArray[np.float32]] = []  # the detections' colours, for the tracker
         frame_indices: list[int] = []
         try:
             detector = PoseLandmarker(options.landmarker_config())
@@ -448,6 +463,7 @@ class Pipeline:
                     found = second.add(frame, found, options.max_people)
                 joints, confidence = mediapipe_to_h36m(found.pixels, found.visibility)
                 detections.append((joints.astype(np.float64), confidence.astype(np.float64)))
+                looks.append(appearance(frame, joints, confidence))
                 world, _ = mediapipe_to_h36m(found.world, found.visibility)
                 references.append(world.astype(np.float64))
                 frame_indices.append(index)
@@ -455,7 +471,16 @@ class Pipeline:
                     report("detect", min(1.0, (count + 1) / wanted))
                     self._check(is_cancelled)
         report("detect", 1.0)
-        return detections, references, frame_indices
+        if second is not None:
+            counts = second.counts
+            log.info(
+                "second look: %d frames, %d whole-frame scans, %d crops, %d people added",
+                counts.frames,
+                counts.scans,
+                counts.crops,
+                counts.added,
+            )
+        return Detections(detections, references, looks, frame_indices)
 
     @staticmethod
     def _check(is_cancelled: CancelCallback) -> None:

@@ -1,6 +1,9 @@
-"""Tracking on synthetic detections: crossings, short occlusions, re-entry, noise and gap filling."""
+"""Tracking on synthetic detections: crossings, short occlusions, re-entry, noise, gap filling, clothes;
+and clothes told apart on real rendered pixels."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -206,3 +209,90 @@ def test_a_person_crossing_behind_another_keeps_the_id() -> None:
         assert abs(np.diff(pelvis_x)).max() < 30
     by_start = sorted(tracks, key=lambda t: t.keypoints2d[0, 0, 0])
     assert by_start[0].keypoints2d[-1, 0, 0] > 600 and by_start[1].keypoints2d[-1, 0, 0] < 300
+
+
+def _colours(hue: int, rng: np.random.Generator) -> np.ndarray:
+    """A detection's colour histogram (appearance.SIZE bins, both regions) dominated by one bin."""
+    from finepose_core.detect.appearance import REGION_SIZE
+
+    region = rng.uniform(0.0, 0.02, REGION_SIZE)
+    region[hue] += 1.0
+    region /= region.sum()
+    return np.concatenate([region, region]).astype(np.float32)
+
+
+def test_two_people_who_meet_and_turn_back_keep_their_ids_by_their_clothes() -> None:
+    """Two people of one build walk towards each other, meet (the one behind hidden for 8 frames) and turn
+    back: from the keypoints either could be either, since both turn where they meet. Given their
+    clothes' colours (one red, one blue), each keeps its id and walks back the way it came."""
+    frames = 80
+    out_and_back = np.concatenate([np.linspace(0, 1, 40), np.linspace(1, 0, 40)])
+    left = (_person(220), np.stack([150 + 240 * out_and_back, np.full(frames, 300.0)], axis=-1))
+    right = (_person(220), np.stack([630 - 240 * out_and_back, np.full(frames, 302.0)], axis=-1))
+    hidden = set(range(36, 44))
+    rng = np.random.default_rng(5)
+    detections, looks = [], []
+    for f in range(frames):
+        people = [(left, 0)] + ([] if f in hidden else [(right, 9)])
+        order = rng.permutation(len(people))
+        joints = np.stack([people[i][0][0] + people[i][0][1][f] + rng.normal(size=(17, 2)) for i in order])
+        detections.append((joints, np.full(joints.shape[:2], 0.9)))
+        looks.append(np.stack([_colours(people[i][1], rng) for i in order]))
+    tracks = track_people(detections, FPS, appearances=looks)
+    assert len(tracks) == 2
+    for track in tracks:
+        pelvis_x = track.keypoints2d[:, 0, 0]
+        assert abs(pelvis_x[0] - pelvis_x[-1]) < 20  # back where it started
+    assert sorted(len(t.frames) for t in tracks) == [frames, frames]
+
+
+def test_someone_dressed_differently_does_not_take_a_lost_persons_id() -> None:
+    """A person leaves and, a second later, someone of the same build comes in where they left, at the
+    same size: by keypoints alone the newcomer would take the id; in other clothes they get a new one,
+    while the same person in the same clothes gets the old id back."""
+    from finepose_core.detect.appearance import SIZE
+
+    frames = 120
+    first = (_person(220), _line((200, 300), (500, 300), frames))
+    second = (_person(220), _line((470, 300), (700, 300), frames))
+    visible = [set(range(0, 50)), set(range(80, 120))]
+    detections = _video([first, second], frames, visible)
+    rng = np.random.default_rng(2)
+
+    def looks(hue_after: int) -> list[np.ndarray]:
+        return [
+            np.array([_colours(3 if f < 50 else hue_after, rng) for _ in range(len(joints))]).reshape(
+                len(joints), SIZE
+            )
+            for f, (joints, _) in enumerate(detections)
+        ]
+
+    same, other = looks(3), looks(20)
+    assert [t.id for t in track_people(detections, FPS, appearances=same)] == [0]
+    assert [t.id for t in track_people(detections, FPS, appearances=other)] == [0, 1]
+
+
+def test_clothes_tell_the_two_rendered_people_apart(shared_dir: Path) -> None:
+    """Real pixels: the colour histograms of the two people of the rendered two-person clip, at their true
+    joints, every 10th frame where both are fully in the picture. Each person's histogram stays closer to
+    their own first one than the other person's is. Measured: same person 0.17–0.40, the other 0.78–0.95
+    (Hellinger)."""
+    from finepose_core.detect.appearance import appearance, distance
+    from finepose_core.detect.video import iter_frames
+
+    clip = np.load(shared_dir / "data/rendered/s05_two_02_05_06_13.npz")
+    truth, present = clip["joints2d_gt"], clip["joints_in_image"].all(axis=-1)
+    same, different = [], []
+    reference: list[np.ndarray] = []
+    for index, frame in iter_frames(shared_dir / "data/rendered/s05_two_02_05_06_13.mp4", 0, 150, 10):
+        if not present[:, index].all():
+            continue
+        looks = appearance(frame, truth[:, index], np.ones((2, 17)))
+        if not reference:
+            reference = [looks[0], looks[1]]
+            continue
+        for person in range(2):
+            same.append(distance(reference[person], looks[person]))
+            different.append(distance(reference[person], looks[1 - person]))
+    print(f"same person {min(same):.2f}–{max(same):.2f}, other {min(different):.2f}–{max(different):.2f}")
+    assert len(same) >= 6 and max(same) < min(different)

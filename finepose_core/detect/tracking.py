@@ -22,16 +22,25 @@ detection's, in units of the track's body size; pairs above `max_cost` are not m
   apart (one perhaps with a limb elsewhere). Before matching, of two detections of a frame that agree on
   most joints (within a small share of the body's size) only the more confident is kept, so the copy can
   neither start a ghost track nor take the person's id.
+- Appearance (where the frames' colours are given, `appearance.py`): each track keeps a running colour
+  histogram of its clothes from its clean sightings (no other detection overlapping it). The matching
+  cost adds the histogram distance, so that two people crossing at a similar size keep their ids; a
+  detection whose colours are far from a track's is not matched to it; re-entry and stitching refuse a
+  body dressed differently and accept, among plausible ones, one dressed alike even when the few frames
+  after its return give only rough proportions.
 - Tracks seen in fewer than `min_frames` frames are dropped at the end.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
+
+from finepose_core.detect.appearance import AppearanceModel
 
 FloatArray = NDArray[np.float64]
 _LIMBS = [(1, 2), (2, 3), (4, 5), (5, 6), (11, 12), (12, 13), (14, 15), (15, 16), (0, 8), (11, 14), (1, 4)]
@@ -62,6 +71,18 @@ class TrackerConfig:
     # lie within `duplicate_distance` × the body's size of each other
     duplicate_distance: float = 0.05
     duplicate_share: float = 0.7
+    # appearance (colour histograms; Hellinger distance 0…1), used where the frames are given: the
+    # matching cost adds `appearance_weight` × the distance (`appearance_unknown` where either side has
+    # no histogram); a detection further than `appearance_max` from a track is not matched to it; re-entry
+    # and stitching refuse bodies further than `appearance_other` and accept, among plausible ones, bodies
+    # within `appearance_same` whose proportions agree only roughly
+    appearance_weight: float = 0.5
+    appearance_unknown: float = 0.3
+    appearance_max: float = 0.7
+    appearance_other: float = 0.5
+    appearance_same: float = 0.25
+    appearance_rate: float = 0.1  # running-mean rate of a track's histogram
+    clean_overlap: float = 0.1  # a sighting overlapping another detection's box more than this is not clean
 
 
 @dataclass
@@ -72,6 +93,16 @@ class Track:
     confidence: list[FloatArray] = field(default_factory=list)
     detections: list[int] = field(default_factory=list)  # the detection's index in its frame, per sighting
     confirmed: bool = False
+    look: AppearanceModel = field(default_factory=AppearanceModel)  # colours of its clean sightings
+
+    def absorb(self, later: Track) -> None:
+        """Continue this track with a later one of the same person."""
+        self.frames += later.frames
+        self.keypoints += later.keypoints
+        self.confidence += later.confidence
+        self.detections += later.detections
+        if later.look.known:
+            self.look.update(later.look.value)
 
     @property
     def last_frame(self) -> int:
@@ -163,6 +194,26 @@ def distinct_bodies(joints: FloatArray, confidence: FloatArray, config: TrackerC
     return sorted(kept)
 
 
+def _clean(joints: FloatArray, confidence: FloatArray, share: float) -> NDArray[np.bool_]:
+    """Per detection of a frame: whether no other detection's box overlaps its own by more than `share`
+    of the smaller box (its colours are its own)."""
+    boxes = []
+    for points, conf in zip(joints, confidence, strict=True):
+        usable = np.isfinite(points).all(axis=-1) & (conf > 0.2)
+        chosen = points[usable] if usable.sum() >= 3 else points[np.isfinite(points).all(axis=-1)]
+        boxes.append((chosen.min(axis=0), chosen.max(axis=0)) if len(chosen) else None)
+    clean = np.ones(len(joints), bool)
+    for i, a in enumerate(boxes):
+        for j, b in enumerate(boxes):
+            if i == j or a is None or b is None:
+                continue
+            overlap = np.clip(np.minimum(a[1], b[1]) - np.maximum(a[0], b[0]), 0, None).prod()
+            smaller = min(np.prod(a[1] - a[0]), np.prod(b[1] - b[0]))
+            if overlap > share * max(smaller, 1.0):
+                clean[i] = False
+    return clean
+
+
 def _cost(track: Track, frame: int, joints: FloatArray, confidence: FloatArray) -> float:
     predicted = track.predict(frame)
     weights = np.minimum(track.confidence[-1], confidence)
@@ -187,21 +238,38 @@ class Tracker:
     def max_gap(self) -> int:
         return max(1, round(self.config.max_gap_seconds * self.fps))
 
-    def update(self, frame: int, joints: FloatArray, confidence: FloatArray) -> list[int]:
-        """Detections of one frame [P, 17, 2], [P, 17] → the track id given to each (−1: tentative or a
-        duplicate of another detection)."""
+    def update(
+        self,
+        frame: int,
+        joints: FloatArray,
+        confidence: FloatArray,
+        appearances: NDArray[np.floating[Any]] | None = None,
+    ) -> list[int]:
+        """Detections of one frame [P, 17, 2], [P, 17] (and their colour histograms [P, D], if known) →
+        the track id given to each (−1: tentative or a duplicate of another detection)."""
         config = self.config
         bodies = distinct_bodies(joints, confidence, config) if len(joints) > 1 else list(range(len(joints)))
+        clean = (
+            _clean(joints[bodies], confidence[bodies], config.clean_overlap) if bodies else np.ones(0, bool)
+        )
+        clean_of = {d: bool(c) for d, c in zip(bodies, clean, strict=True)}
         costs = np.full((len(self.live), len(joints)), np.inf)
+        colour = np.full((len(self.live), len(joints)), np.nan)
         for t, track in enumerate(self.live):
             for d in bodies:
                 costs[t, d] = _cost(track, frame, joints[d], confidence[d])
+                if appearances is not None and track.look.known:
+                    colour[t, d] = track.look.distance(appearances[d])
+        total = costs + config.appearance_weight * np.where(
+            np.isnan(colour), config.appearance_unknown, colour
+        )
         matched_tracks: set[int] = set()
         assigned: dict[int, Track] = {}  # detection → the track that took it
         if costs.size:
-            rows, cols = linear_sum_assignment(np.where(np.isfinite(costs), costs, 1e6))
+            rows, cols = linear_sum_assignment(np.where(np.isfinite(total), total, 1e6))
             for t, d in zip(rows, cols, strict=True):
-                if costs[t, d] <= config.max_cost:
+                far = np.isfinite(colour[t, d]) and colour[t, d] > config.appearance_max
+                if costs[t, d] <= config.max_cost and not far:
                     matched_tracks.add(int(t))
                     assigned[int(d)] = self.live[t]
         for d, track in assigned.items():
@@ -209,6 +277,8 @@ class Tracker:
             track.keypoints.append(np.asarray(joints[d], np.float64))
             track.confidence.append(np.asarray(confidence[d], np.float64))
             track.detections.append(d)
+            if appearances is not None and clean_of[d]:
+                track.look.update(appearances[d])
             if not track.confirmed and len(track.frames) >= config.min_hits:
                 self._confirm(track)
         survivors = []
@@ -229,7 +299,10 @@ class Tracker:
                     [np.asarray(joints[d], np.float64)],
                     [np.asarray(confidence[d], np.float64)],
                     [d],
+                    look=AppearanceModel(config.appearance_rate),
                 )
+                if appearances is not None and clean_of[d]:
+                    track.look.update(appearances[d])
                 self._tentative_ids -= 1
                 if config.min_hits <= 1:
                     self._confirm(track)
@@ -255,32 +328,42 @@ class Tracker:
         a, b = max(lost.size(), 1.0), max(track.size(), 1.0)
         return max(a, b) / min(a, b)
 
+    def _colours(self, a: Track, b: Track) -> float:
+        """The appearance distance of two tracks (NaN where either has none)."""
+        return a.look.distance(b.look.value) if a.look.known and b.look.known else float("nan")
+
     def _confirm(self, track: Track) -> None:
         track.confirmed = True
+        config = self.config
         signature = track.signature()
-        candidates = [
-            (float(np.abs(lost.signature() - signature).sum()), index)
-            for index, lost in enumerate(self.lost)
-            if lost.last_frame < track.frames[0]
-        ]
-        accepted = [
-            (difference, index)
-            for difference, index in candidates
-            if difference <= self.config.reentry_max_difference
-            or (
-                difference <= self.config.reentry_loose_difference
-                and self._reentry_speed(self.lost[index], track) <= self.config.reentry_max_speed
-                and self._size_ratio(self.lost[index], track) <= self.config.reentry_max_size_ratio
+        accepted = []
+        for index, lost in enumerate(self.lost):
+            if lost.last_frame >= track.frames[0]:
+                continue
+            difference = float(np.abs(lost.signature() - signature).sum())
+            colours = self._colours(lost, track)
+            if np.isfinite(colours) and colours > config.appearance_other:
+                continue  # dressed differently
+            plausible = (
+                self._reentry_speed(lost, track) <= config.reentry_max_speed
+                and self._size_ratio(lost, track) <= config.reentry_max_size_ratio
             )
-        ]
+            dressed_alike = np.isfinite(colours) and colours <= config.appearance_same
+            if difference <= config.reentry_max_difference or (
+                difference <= config.reentry_loose_difference and (plausible or dressed_alike)
+            ):
+                accepted.append((difference, index))
         if accepted:
             _, index = min(accepted)
             previous = self.lost.pop(index)
+            previous.absorb(track)
             track.id = previous.id
-            track.frames = previous.frames + track.frames
-            track.keypoints = previous.keypoints + track.keypoints
-            track.confidence = previous.confidence + track.confidence
-            track.detections = previous.detections + track.detections
+            track.frames, track.keypoints = previous.frames, previous.keypoints
+            track.confidence, track.detections, track.look = (
+                previous.confidence,
+                previous.detections,
+                previous.look,
+            )
             return
         track.id = self._next_id
         self._next_id += 1
@@ -319,6 +402,9 @@ class Tracker:
                     continue
                 if ratio > config.reentry_max_size_ratio:
                     continue
+                colours = self._colours(earlier, track)
+                if np.isfinite(colours) and colours > config.appearance_other:
+                    continue  # dressed differently
                 difference = float(np.abs(other - signature).sum())
                 if difference <= config.stitch_max_difference and (best is None or difference < best[0]):
                     best = (difference, earlier)
@@ -327,10 +413,7 @@ class Tracker:
                 signatures[id(track)] = signature
                 continue
             earlier = best[1]
-            earlier.frames += track.frames
-            earlier.keypoints += track.keypoints
-            earlier.confidence += track.confidence
-            earlier.detections += track.detections
+            earlier.absorb(track)
             signatures[id(earlier)] = earlier.whole_body_signature(joints, minimum)
         return kept
 
@@ -368,10 +451,14 @@ class Tracker:
 
 
 def track_people(
-    detections: list[tuple[FloatArray, FloatArray]], fps: float, config: TrackerConfig | None = None
+    detections: list[tuple[FloatArray, FloatArray]],
+    fps: float,
+    config: TrackerConfig | None = None,
+    appearances: list[NDArray[np.floating[Any]]] | None = None,
 ) -> list[TrackResult]:
-    """Track over a whole video: `detections[f]` = (joints [P, 17, 2], confidence [P, 17]) of frame f."""
+    """Track over a whole video: `detections[f]` = (joints [P, 17, 2], confidence [P, 17]) of frame f;
+    `appearances[f]` their colour histograms [P, D] (appearance.py), if the frames were seen."""
     tracker = Tracker(fps, config)
     for frame, (joints, confidence) in enumerate(detections):
-        tracker.update(frame, joints, confidence)
+        tracker.update(frame, joints, confidence, appearances[frame] if appearances is not None else None)
     return tracker.results()
