@@ -11,7 +11,7 @@ Cycles on the CPU, 640 × 480, 30 fps, and the test clips' file format, with one
 from NSF EIA-0196217." The body: MakeHuman / MPFB2 assets, CC0 1.0.
 
 Usage: .venv/bin/python scripts/render_scenes.py [--out runs/val_scenes] [--scenes high low ...]
-       [--frames 120] [--samples 6] [--check]   (--check: ground truth and coverage only, no rendering)
+       [--frames 120] [--samples 6] [--threads N] [--check]   (--check: ground truth and coverage only)
 """
 
 from __future__ import annotations
@@ -171,7 +171,13 @@ def _desk(centre: tuple[float, float]) -> None:
 
 
 def render_scene(
-    scene: Scene, sequences: dict[str, MocapSequence], frames: int, samples: int, out: Path, check: bool
+    scene: Scene,
+    sequences: dict[str, MocapSequence],
+    frames: int,
+    samples: int,
+    out: Path,
+    check: bool,
+    threads: int = 0,
 ) -> dict[str, Any]:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     blender = single._scene()
@@ -236,7 +242,7 @@ def render_scene(
         return summary
 
     name = f"s_{scene.name}"
-    single.render_video(frames, samples, out / f"{name}.mp4", name)
+    single.render_video(frames, samples, out / f"{name}.mp4", name, threads)
     people = len(scene.actors)
     np.savez_compressed(
         out / f"{name}.npz",
@@ -269,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--samples", type=int, default=6)
     parser.add_argument("--check", action="store_true", help="ground truth and coverage only, no rendering")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for Cycles (default: all)")
     args = parser.parse_args(argv)
     if not single.MAKEHUMAN.is_dir():
         print(f"error: {single.MAKEHUMAN} not found (the MakeHuman body is in ../shared)", file=sys.stderr)
@@ -281,7 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     summary = []
     for name in args.scenes:
-        summary.append(render_scene(SCENES[name], by_trial, args.frames, args.samples, args.out, args.check))
+        summary.append(
+            render_scene(
+                SCENES[name], by_trial, args.frames, args.samples, args.out, args.check, args.threads
+            )
+        )
         print(json.dumps(summary[-1]))
     if not args.check:
         (args.out / "scenes.json").write_text(json.dumps(summary, indent=1) + "\n")
