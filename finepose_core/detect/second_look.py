@@ -9,6 +9,12 @@ found so far explains are widened, enlarged and given to MediaPipe on their own;
 four overlapping tiles of the frame are. What is found is mapped back to the frame and kept unless it is a
 body already found (or, for tiles, a body cut by the tile's edge: that person is another tile's).
 
+Everyone already found is painted out (limbs, torso and head in flat grey) in what MediaPipe is shown, so
+that a person partly hidden behind another is not answered with the more visible one again; and on the
+periodic look, or when someone is still missing, the neighbourhood of each person found is looked at
+again that way, for someone walking behind them (the full-frame pass and the HOG detector both see one
+body there).
+
 A person found this way is followed: the next frame that wants a second look first looks around where
 that person just was, and asks the HOG detector (the costly part) only if someone is still missing or
 the periodic look for new people is due. A person whom the full-frame pass keeps missing thus costs one
@@ -40,6 +46,8 @@ class SecondLookConfig:
     regions: bool = True
     region_margin: float = 0.25  # a region widened by this share of its size on every side
     follow_margin: float = 0.35  # a followed person's last box widened by this share of its size
+    behind_margin: float = 0.5  # a found person's box, widened by this share, is searched for someone behind
+    mask_width: float = 0.1  # limbs painted out this wide, as a share of the body's size
 
 
 Box = tuple[int, int, int, int]
@@ -71,6 +79,35 @@ def _tiles(width: int, height: int, config: SecondLookConfig) -> list[tuple[int,
     return [(x0, y0, min(x1, width), min(y1, height)) for y0, y1 in out[1] for x0, x1 in out[0]]
 
 
+# MediaPipe-33 landmarks joined when a found body is painted out: arms, shoulders, hips, legs, the neck
+_MASK_LINES = (
+    (11, 13), (13, 15), (12, 14), (14, 16), (11, 12), (23, 24),
+    (23, 25), (25, 27), (24, 26), (26, 28), (27, 31), (28, 32), (0, 11), (0, 12),
+)  # fmt: skip
+_MASK_TORSO = (11, 12, 24, 23)
+_MASK_GREY = (128, 128, 128)
+
+
+def painted_out(
+    frame_rgb: NDArray[np.uint8], bodies: list[NDArray[np.float32]], width: float
+) -> NDArray[np.uint8]:
+    """A copy of the frame with each body (MediaPipe-33 pixels) painted over in flat grey: thick limbs,
+    the torso and the head."""
+    out = frame_rgb.copy()
+    for points in bodies:
+        if not np.isfinite(points).all():
+            continue
+        thickness = max(3, round(width * _size(points)))
+        for a, b in _MASK_LINES:
+            start = (round(float(points[a, 0])), round(float(points[a, 1])))
+            end = (round(float(points[b, 0])), round(float(points[b, 1])))
+            cv2.line(out, start, end, _MASK_GREY, thickness)
+        cv2.fillPoly(out, [np.round(points[list(_MASK_TORSO)]).astype(np.int32)], _MASK_GREY)
+        head = (round(float(points[0, 0])), round(float(points[0, 1])))
+        cv2.circle(out, head, thickness, _MASK_GREY, -1)
+    return out
+
+
 @dataclass
 class _People:
     """Landmarks of the bodies found so far in a frame, one list entry per body."""
@@ -85,6 +122,15 @@ class _People:
             visibility=np.stack(self.visibility).astype(np.float32),
             world=np.stack(self.world).astype(np.float32),
         )
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1)."""
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
 
 
 def _size(points: NDArray[np.float32]) -> float:
@@ -162,12 +208,13 @@ class SecondLook:
         return out
 
     def _follow_boxes(self, found: FrameLandmarks, width: int, height: int) -> list[Box]:
-        """The last look's people's boxes, widened for their motion, that no body found now explains."""
+        """The last look's people's boxes, widened for their motion, that no body found now explains (a
+        body found now on much the same box: a person behind another has their centre inside the other's
+        box, so containment would not do)."""
         known = [(p.min(axis=0), p.max(axis=0)) for p in found.pixels]
         out = []
         for x0, y0, x1, y1 in self._followed:
-            centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-            if any((low <= centre).all() and (centre <= high).all() for low, high in known):
+            if any(_iou((x0, y0, x1, y1), (*low, *high)) > 0.5 for low, high in known):
                 continue
             grow = self.look.follow_margin * max(x1 - x0, y1 - y0)
             out.append(
@@ -203,10 +250,29 @@ class SecondLook:
             else:
                 boxes = _tiles(width, height, self.look)
             self._look_in(frame_rgb, boxes, merged, max_people, added)
+        still_missing = expected is not None and len(merged.pixels) < expected
+        if self.look.regions and (scan or still_missing):
+            self._look_in(frame_rgb, self._behind_boxes(merged, width, height), merged, max_people, added)
         self._followed = added
         self.counts.added += len(added)
         self.counts.boxes = added
         return found if len(merged.pixels) == found.count else merged.landmarks()
+
+    def _behind_boxes(self, merged: _People, width: int, height: int) -> list[Box]:
+        """Each body found so far, its box widened, to look for someone behind it."""
+        out = []
+        for points in merged.pixels:
+            low, high = points.min(axis=0), points.max(axis=0)
+            grow = self.look.behind_margin * float(max(high - low))
+            out.append(
+                (
+                    max(int(low[0] - grow), 0),
+                    max(int(low[1] - grow), 0),
+                    min(int(high[0] + grow), width),
+                    min(int(high[1] + grow), height),
+                )
+            )
+        return out
 
     def _look_in(
         self,
@@ -223,7 +289,11 @@ class SecondLook:
             if min(x1 - x0, y1 - y0) < 16 or len(pixels) >= max_people:
                 continue
             self.counts.crops += 1
-            tile = frame_rgb[y0:y1, x0:x1]
+            tile = painted_out(
+                frame_rgb[y0:y1, x0:x1],
+                [q - np.array([x0, y0], np.float32) for q in pixels],
+                self.look.mask_width,
+            )
             scale = max(1.0, 448 / max(tile.shape[:2]))  # enlarged: MediaPipe's detector sees it bigger
             view = (
                 cv2.resize(tile, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)

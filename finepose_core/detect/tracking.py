@@ -195,8 +195,10 @@ def distinct_bodies(joints: FloatArray, confidence: FloatArray, config: TrackerC
 
 
 def _clean(joints: FloatArray, confidence: FloatArray, share: float) -> NDArray[np.bool_]:
-    """Per detection of a frame: whether no other detection's box overlaps its own by more than `share`
-    of the smaller box (its colours are its own)."""
+    """Per detection of a frame: whether its colours are its own, i.e. no other detection in front of it
+    overlaps its box by more than `share` of the smaller box. On a floor seen from above the horizon, the
+    one whose lowest point is lower in the image is the nearer: a person in front of another stays clean,
+    the one behind does not."""
     boxes = []
     for points, conf in zip(joints, confidence, strict=True):
         usable = np.isfinite(points).all(axis=-1) & (conf > 0.2)
@@ -205,8 +207,8 @@ def _clean(joints: FloatArray, confidence: FloatArray, share: float) -> NDArray[
     clean = np.ones(len(joints), bool)
     for i, a in enumerate(boxes):
         for j, b in enumerate(boxes):
-            if i == j or a is None or b is None:
-                continue
+            if i == j or a is None or b is None or b[1][1] <= a[1][1]:
+                continue  # j is not in front of i
             overlap = np.clip(np.minimum(a[1], b[1]) - np.maximum(a[0], b[0]), 0, None).prod()
             smaller = min(np.prod(a[1] - a[0]), np.prod(b[1] - b[0]))
             if overlap > share * max(smaller, 1.0):
