@@ -105,3 +105,43 @@ def test_a_person_found_on_a_second_look_is_followed_without_scanning_again(shar
     )
     assert found >= 28
     assert counts.frames >= 28 and counts.scans <= 4
+
+
+def test_painting_out_the_person_found_reveals_the_one_behind(shared_dir: Path) -> None:
+    """The rendered two-person clip, in the frames where the two overlap and the full-frame pass finds only
+    one: looking again with the found body painted out finds the other person (within 15 % of their
+    height of the truth) far more often than the same look without painting. Measured: 23 of 31 frames
+    against 7, and nothing else found."""
+    clip_path = shared_dir / "data/rendered/s05_two_02_05_06_13.npz"
+    clips = load_clips(clip_path)
+    options = JobOptions(max_people=3)
+    counts = {"painted": 0, "plain": 0, "frames": 0, "elsewhere": 0}
+    with (
+        PoseLandmarker(options.landmarker_config()) as detector,
+        SecondLook(options.landmarker_config(), 30.0) as painted,
+        SecondLook(options.landmarker_config(), 30.0, SecondLookConfig(mask_width=0.0)) as plain,
+    ):
+        for index, frame in iter_frames(clip_path.with_suffix(".mp4"), 0, 80):
+            found = detector.detect(frame, round(1000 * index / 30.0))
+            if not (10 <= index <= 26 or 60 <= index <= 76) or found.count != 1:
+                continue
+            counts["frames"] += 1
+            for name, look in (("painted", painted), ("plain", plain)):
+                both = look._merged(frame, found, 2, expected=2, scan=False)
+                for person in range(found.count, both.count):
+                    joints, _ = mediapipe_to_h36m(
+                        both.pixels[person : person + 1], both.visibility[person : person + 1]
+                    )
+                    error = min(
+                        np.median(np.linalg.norm(joints[0] - clip.keypoints2d[index], axis=-1))
+                        / np.ptp(clip.keypoints2d[index][:, 1])
+                        for clip in clips
+                    )
+                    if error < 0.15:
+                        counts[name] += 1
+                    elif name == "painted":
+                        counts["elsewhere"] += 1
+    print(counts)
+    assert counts["frames"] >= 25
+    assert counts["painted"] >= 2 * counts["plain"] and counts["painted"] >= 0.6 * counts["frames"]
+    assert counts["elsewhere"] <= 1

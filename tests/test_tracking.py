@@ -215,7 +215,7 @@ def _colours(hue: int, rng: np.random.Generator) -> np.ndarray:
     """A detection's colour histogram (appearance.SIZE bins, both regions) dominated by one bin."""
     from finepose_core.detect.appearance import REGION_SIZE
 
-    region = rng.uniform(0.0, 0.02, REGION_SIZE)
+    region = rng.uniform(0.0, 0.002, REGION_SIZE)
     region[hue] += 1.0
     region /= region.sum()
     return np.concatenate([region, region]).astype(np.float32)

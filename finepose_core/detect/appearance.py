@@ -80,24 +80,30 @@ def distance(a: NDArray[np.floating[Any]], b: NDArray[np.floating[Any]]) -> floa
 
 
 class AppearanceModel:
-    """A person's appearance over the clean sightings so far: a running mean per region."""
+    """A person's appearance: a running mean per region over the clean sightings (nobody in front), or,
+    for someone never yet seen clean (always behind another), over the others until a clean one comes,
+    since colours partly someone else's still tell the two apart better than none."""
 
     def __init__(self, rate: float = 0.1) -> None:
         self.rate = rate
         self.value = np.full(SIZE, np.nan, np.float32)
+        self.clean = np.zeros(2, bool)  # per region: whether the value comes from clean sightings
 
     @property
     def known(self) -> bool:
         return bool(np.isfinite(self.value).any())
 
-    def update(self, seen: NDArray[np.floating[Any]]) -> None:
+    def update(self, seen: NDArray[np.floating[Any]], clean: bool = True) -> None:
         for part in range(2):
             piece = slice(part * REGION_SIZE, (part + 1) * REGION_SIZE)
             new = np.asarray(seen[piece], np.float32)
-            if np.isnan(new).any():
+            if np.isnan(new).any() or (self.clean[part] and not clean):
                 continue
             old = self.value[piece]
-            self.value[piece] = new if np.isnan(old).any() else (1 - self.rate) * old + self.rate * new
+            first_clean = clean and not self.clean[part]
+            fresh = np.isnan(old).any() or first_clean
+            self.value[piece] = new if fresh else (1 - self.rate) * old + self.rate * new
+            self.clean[part] |= clean
 
     def distance(self, seen: NDArray[np.floating[Any]]) -> float:
         return distance(self.value, seen)

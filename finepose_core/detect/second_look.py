@@ -47,7 +47,7 @@ class SecondLookConfig:
     region_margin: float = 0.25  # a region widened by this share of its size on every side
     follow_margin: float = 0.35  # a followed person's last box widened by this share of its size
     behind_margin: float = 0.5  # a found person's box, widened by this share, is searched for someone behind
-    mask_width: float = 0.1  # limbs painted out this wide, as a share of the body's size
+    mask_width: float = 0.1  # limbs painted out this wide, as a share of the body's size (0: not painted)
 
 
 Box = tuple[int, int, int, int]
@@ -94,6 +94,8 @@ def painted_out(
     """A copy of the frame with each body (MediaPipe-33 pixels) painted over in flat grey: thick limbs,
     the torso and the head."""
     out = frame_rgb.copy()
+    if width <= 0:
+        return out
     for points in bodies:
         if not np.isfinite(points).all():
             continue

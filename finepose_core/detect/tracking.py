@@ -76,11 +76,11 @@ class TrackerConfig:
     # no histogram); a detection further than `appearance_max` from a track is not matched to it; re-entry
     # and stitching refuse bodies further than `appearance_other` and accept, among plausible ones, bodies
     # within `appearance_same` whose proportions agree only roughly
-    appearance_weight: float = 0.5
+    appearance_weight: float = 1.0
     appearance_unknown: float = 0.3
     appearance_max: float = 0.7
-    appearance_other: float = 0.5
-    appearance_same: float = 0.25
+    appearance_other: float = 0.7
+    appearance_same: float = 0.3
     appearance_rate: float = 0.1  # running-mean rate of a track's histogram
     clean_overlap: float = 0.1  # a sighting overlapping another detection's box more than this is not clean
 
@@ -102,7 +102,7 @@ class Track:
         self.confidence += later.confidence
         self.detections += later.detections
         if later.look.known:
-            self.look.update(later.look.value)
+            self.look.update(later.look.value, bool(later.look.clean.all()))
 
     @property
     def last_frame(self) -> int:
@@ -267,9 +267,17 @@ class Tracker:
         )
         matched_tracks: set[int] = set()
         assigned: dict[int, Track] = {}  # detection → the track that took it
-        if costs.size:
-            rows, cols = linear_sum_assignment(np.where(np.isfinite(total), total, 1e6))
-            for t, d in zip(rows, cols, strict=True):
+        # confirmed tracks choose first, tentative ones among what is left: a track born a frame ago on a
+        # stray detection must not take a person from the track that has followed them for seconds
+        for confirmed in (True, False):
+            rows_in = [t for t, track in enumerate(self.live) if track.confirmed == confirmed]
+            cols_in = [d for d in bodies if d not in assigned]
+            if not rows_in or not cols_in:
+                continue
+            block = total[np.ix_(rows_in, cols_in)]
+            rows, cols = linear_sum_assignment(np.where(np.isfinite(block), block, 1e6))
+            for r, c in zip(rows, cols, strict=True):
+                t, d = rows_in[r], cols_in[c]
                 far = np.isfinite(colour[t, d]) and colour[t, d] > config.appearance_max
                 if costs[t, d] <= config.max_cost and not far:
                     matched_tracks.add(int(t))
@@ -279,8 +287,8 @@ class Tracker:
             track.keypoints.append(np.asarray(joints[d], np.float64))
             track.confidence.append(np.asarray(confidence[d], np.float64))
             track.detections.append(d)
-            if appearances is not None and clean_of[d]:
-                track.look.update(appearances[d])
+            if appearances is not None:
+                track.look.update(appearances[d], clean_of[d])
             if not track.confirmed and len(track.frames) >= config.min_hits:
                 self._confirm(track)
         survivors = []
@@ -303,8 +311,8 @@ class Tracker:
                     [d],
                     look=AppearanceModel(config.appearance_rate),
                 )
-                if appearances is not None and clean_of[d]:
-                    track.look.update(appearances[d])
+                if appearances is not None:
+                    track.look.update(appearances[d], clean_of[d])
                 self._tentative_ids -= 1
                 if config.min_hits <= 1:
                     self._confirm(track)
