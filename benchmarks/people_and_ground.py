@@ -19,7 +19,7 @@ whole job runs from the video with nothing known (no lens, no floor), and prints
 - pose error: root-relative MPJPE and P-MPJPE (mm).
 
 Usage: python benchmarks/people_and_ground.py [--clips runs/val_scenes runs/val_rendered] [--preset balanced]
-       [--checkpoint CKPT] [--json OUT]
+       [--checkpoint CKPT] [--json OUT] [--blender] [--no-second-look]
 """
 
 from __future__ import annotations
@@ -205,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="balanced")
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--second-look", action="store_true", help="with the detection's second look")
+    parser.add_argument(
+        "--no-second-look", action="store_true", help="without the detection's second look (on by default)"
+    )
     parser.add_argument(
         "--blender",
         action="store_true",
@@ -234,8 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         with np.load(path) as data:
             people = int(data["num_people"])
         options = JobOptions(preset=args.preset, max_people=max(2, people + 1))
-        if args.second_look:
-            options = options.model_copy(update={"second_look": True})
+        if args.no_second_look:
+            options = options.model_copy(update={"second_look": False})
         result = pipeline.run(path.with_suffix(".mp4"), options)
         armature = None
         if args.blender:

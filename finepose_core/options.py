@@ -110,9 +110,10 @@ class JobOptions(_Strict):
     )
 
     second_look: bool = option(
-        False,
-        "look again where the detection seems to miss someone (several people, small or seen from above): "
-        "person-like regions the first pass left unexplained, enlarged; slower where it looks",
+        True,
+        "look again where the detection seems to miss someone (several people, one behind another, small or "
+        "seen from above): person-like regions the first pass left unexplained and the surroundings of each "
+        "person found, with those found painted out, enlarged; slower where it looks",
         label="Second Look",
     )
     plant_feet: bool = option(
