@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -43,6 +44,17 @@ def test_when_to_look_and_what_a_tile_cuts() -> None:
         assert not look._cut(points - [0, 100], visible, box, (640, 480))
 
 
+def _shrunk_walk(clip_path: Path, fps: float, frames: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """The rendered walk shrunk to 0.7 in the bottom-left corner of a grey frame: (index, frame, the
+    walker's true 2D joints there)."""
+    (clip,) = load_clips(clip_path)
+    for index, frame in iter_frames(clip_path.with_suffix(".mp4"), 0, frames):
+        small = cv2.resize(frame, None, fx=0.7, fy=0.7)
+        canvas = np.full_like(frame, 120)
+        canvas[-small.shape[0] :, : small.shape[1]] = small
+        yield index, canvas, clip.keypoints2d[index] * 0.7 + [0, frame.shape[0] - small.shape[0]]
+
+
 def test_the_second_look_finds_a_person_the_full_frame_missed(shared_dir: Path) -> None:
     """A rendered walk shrunk to 0.7 of its size in the corner of a grey frame: measured, the full-frame pass
     finds nobody in its first 30 frames, the second look (a person-like region, then MediaPipe on it) finds
@@ -55,14 +67,10 @@ def test_the_second_look_finds_a_person_the_full_frame_missed(shared_dir: Path) 
         PoseLandmarker(options.landmarker_config()) as detector,
         SecondLook(options.landmarker_config(), clip.fps) as look,
     ):
-        for index, frame in iter_frames(clip_path.with_suffix(".mp4"), 0, 30):
-            small = cv2.resize(frame, None, fx=0.7, fy=0.7)
-            canvas = np.full_like(frame, 120)
-            canvas[-small.shape[0] :, : small.shape[1]] = small
+        for index, canvas, truth in _shrunk_walk(clip_path, clip.fps, 30):
             full = detector.detect(canvas, round(1000 * index / clip.fps))
             both = look._merged(canvas, full, 2)
             found_full += full.count
-            truth = clip.keypoints2d[index] * 0.7 + [0, frame.shape[0] - small.shape[0]]
             for person in range(full.count, both.count):
                 joints, _ = mediapipe_to_h36m(
                     both.pixels[person : person + 1], both.visibility[person : person + 1]
@@ -86,12 +94,8 @@ def test_a_person_found_on_a_second_look_is_followed_without_scanning_again(shar
         PoseLandmarker(options.landmarker_config()) as detector,
         SecondLook(options.landmarker_config(), clip.fps) as look,
     ):
-        for index, frame in iter_frames(clip_path.with_suffix(".mp4"), 0, 30):
-            small = cv2.resize(frame, None, fx=0.7, fy=0.7)
-            canvas = np.full_like(frame, 120)
-            canvas[-small.shape[0] :, : small.shape[1]] = small
+        for index, canvas, truth in _shrunk_walk(clip_path, clip.fps, 30):
             people = look.add(canvas, detector.detect(canvas, round(1000 * index / clip.fps)), 2)
-            truth = clip.keypoints2d[index] * 0.7 + [0, frame.shape[0] - small.shape[0]]
             for person in range(people.count):
                 joints, _ = mediapipe_to_h36m(
                     people.pixels[person : person + 1], people.visibility[person : person + 1]

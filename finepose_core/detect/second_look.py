@@ -126,6 +126,18 @@ class _People:
         )
 
 
+def _widened(box: tuple[float, ...], share: float, width: int, height: int) -> Box:
+    """A box (x0, y0, x1, y1) widened on every side by `share` of its larger side, inside the image."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    grow = share * max(x1 - x0, y1 - y0)
+    return (
+        max(int(x0 - grow), 0),
+        max(int(y0 - grow), 0),
+        min(int(x1 + grow), width),
+        min(int(y1 + grow), height),
+    )
+
+
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     """Intersection over union of two boxes (x0, y0, x1, y1)."""
     width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
@@ -198,15 +210,7 @@ class SecondLook:
             centre = np.array([x + w / 2, y + h / 2])
             if any((low <= centre).all() and (centre <= high).all() for low, high in known):
                 continue
-            grow = self.look.region_margin * max(w, h)
-            out.append(
-                (
-                    max(int(x - grow), 0),
-                    max(int(y - grow), 0),
-                    min(int(x + w + grow), width),
-                    min(int(y + h + grow), height),
-                )
-            )
+            out.append(_widened((x, y, x + w, y + h), self.look.region_margin, width, height))
         return out
 
     def _follow_boxes(self, found: FrameLandmarks, width: int, height: int) -> list[Box]:
@@ -218,15 +222,7 @@ class SecondLook:
         for x0, y0, x1, y1 in self._followed:
             if any(_iou((x0, y0, x1, y1), (*low, *high)) > 0.5 for low, high in known):
                 continue
-            grow = self.look.follow_margin * max(x1 - x0, y1 - y0)
-            out.append(
-                (
-                    max(int(x0 - grow), 0),
-                    max(int(y0 - grow), 0),
-                    min(int(x1 + grow), width),
-                    min(int(y1 + grow), height),
-                )
-            )
+            out.append(_widened((x0, y0, x1, y1), self.look.follow_margin, width, height))
         return out
 
     def _merged(
@@ -262,19 +258,10 @@ class SecondLook:
 
     def _behind_boxes(self, merged: _People, width: int, height: int) -> list[Box]:
         """Each body found so far, its box widened, to look for someone behind it."""
-        out = []
-        for points in merged.pixels:
-            low, high = points.min(axis=0), points.max(axis=0)
-            grow = self.look.behind_margin * float(max(high - low))
-            out.append(
-                (
-                    max(int(low[0] - grow), 0),
-                    max(int(low[1] - grow), 0),
-                    min(int(high[0] + grow), width),
-                    min(int(high[1] + grow), height),
-                )
-            )
-        return out
+        return [
+            _widened((*points.min(axis=0), *points.max(axis=0)), self.look.behind_margin, width, height)
+            for points in merged.pixels
+        ]
 
     def _look_in(
         self,
