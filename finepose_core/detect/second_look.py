@@ -47,6 +47,7 @@ class SecondLookConfig:
     region_margin: float = 0.25  # a region widened by this share of its size on every side
     follow_margin: float = 0.35  # a followed person's last box widened by this share of its size
     behind_margin: float = 0.5  # a found person's box, widened by this share, is searched for someone behind
+    behind_every: int = 10  # frames: how often the surroundings of everyone found are searched regardless
     mask_width: float = 0.1  # limbs painted out this wide, as a share of the body's size (0: not painted)
 
 
@@ -183,10 +184,13 @@ class SecondLook:
 
     def add(self, frame_rgb: NDArray[np.uint8], found: FrameLandmarks, max_people: int) -> FrameLandmarks:
         """The full-frame pass's people and, where wanted, those found on a second look."""
+        behind = (self._frames % self.look.behind_every == 0) and found.count < max_people
         missing, periodic = self._due(found.count, max_people)
-        if missing or periodic:
+        if missing or periodic or behind:
             expected = max(self._recent) if missing else found.count
-            found = self._merged(frame_rgb, found, max_people, expected=expected, scan=periodic)
+            found = self._merged(
+                frame_rgb, found, max_people, expected=expected, scan=periodic, behind=behind
+            )
             self.counts.frames += 1
         else:
             self._followed = []
@@ -232,6 +236,7 @@ class SecondLook:
         max_people: int,
         expected: int | None = None,
         scan: bool = True,
+        behind: bool | None = None,
     ) -> FrameLandmarks:
         """`found` and the people a second look adds: first around the people the last look added, then,
         if fewer than `expected` people are known or `scan` asks for it, in the HOG regions (or tiles)."""
@@ -249,7 +254,7 @@ class SecondLook:
                 boxes = _tiles(width, height, self.look)
             self._look_in(frame_rgb, boxes, merged, max_people, added)
         still_missing = expected is not None and len(merged.pixels) < expected
-        if self.look.regions and (scan or still_missing):
+        if self.look.regions and ((scan if behind is None else behind) or still_missing):
             self._look_in(frame_rgb, self._behind_boxes(merged, width, height), merged, max_people, added)
         self._followed = added
         self.counts.added += len(added)
