@@ -424,9 +424,7 @@ class Trainer:
             self.model.prompt_learner.standardize(features[:, : self.model.config.text_tokens])
         part_path = self.model.part_conditioning
         if part_path is not None and not part_path.standardized:
-            # every text as if it were a part's: [T, tokens, D] → the sentence features [T, D]
-            as_parts = features[:, None].expand(-1, len(PROMPT_KEYS), -1, -1)
-            part_path.standardize(self.model.part_sentences(as_parts)[:, 0])
+            part_path.standardize(self.model.sentence_features(features))
         log.info("text features standardised on %d texts", len(texts))
 
     @staticmethod

@@ -131,7 +131,7 @@ def test_painting_out_the_person_found_reveals_the_one_behind(shared_dir: Path) 
                 continue
             counts["frames"] += 1
             for name, look in (("painted", painted), ("plain", plain)):
-                both = look._merged(frame, found, 2, expected=2, scan=False)
+                both = look._merged(frame, found, 2, expected=2, scan=False, behind=False)
                 for person in range(found.count, both.count):
                     joints, _ = mediapipe_to_h36m(
                         both.pixels[person : person + 1], both.visibility[person : person + 1]

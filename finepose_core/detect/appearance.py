@@ -23,6 +23,7 @@ _THIGHS = (1, 4, 5, 2)
 BINS = (8, 3, 3)  # hue, saturation, value
 REGION_SIZE = int(np.prod(BINS))
 SIZE = 2 * REGION_SIZE
+_REGIONS = (slice(0, REGION_SIZE), slice(REGION_SIZE, SIZE))  # torso, thighs within a histogram
 MIN_PIXELS = 60  # fewer pixels in a region: no histogram
 SHRINK = 0.2  # each region's corners moved this share of the way to its centre
 CONFIDENT = 0.5  # a region's corner joints must all be seen at least this confidently
@@ -53,7 +54,7 @@ def appearance(
     hsv = np.asarray(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2HSV), np.uint8)
     mask = np.zeros(frame_rgb.shape[:2], np.uint8)
     for person in range(len(joints)):
-        for part, corners in enumerate((_TORSO, _THIGHS)):
+        for region, corners in zip(_REGIONS, (_TORSO, _THIGHS), strict=True):
             points = np.asarray(joints[person][list(corners)], np.float64)
             if (
                 not np.isfinite(points).all()
@@ -62,16 +63,15 @@ def appearance(
                 continue
             histogram = _region_histogram(hsv, points, mask)
             if histogram is not None:
-                out[person, part * REGION_SIZE : (part + 1) * REGION_SIZE] = histogram
+                out[person, region] = histogram
     return out
 
 
 def distance(a: NDArray[np.floating[Any]], b: NDArray[np.floating[Any]]) -> float:
     """Hellinger distance between two appearances, averaged over the regions both have; NaN if none."""
     parts = []
-    for part in range(2):
-        x = a[part * REGION_SIZE : (part + 1) * REGION_SIZE]
-        y = b[part * REGION_SIZE : (part + 1) * REGION_SIZE]
+    for region in _REGIONS:
+        x, y = a[region], b[region]
         if np.isnan(x).any() or np.isnan(y).any():
             continue
         overlap = float(np.sqrt(np.clip(x, 0, None) * np.clip(y, 0, None)).sum())
@@ -94,8 +94,7 @@ class AppearanceModel:
         return bool(np.isfinite(self.value).any())
 
     def update(self, seen: NDArray[np.floating[Any]], clean: bool = True) -> None:
-        for part in range(2):
-            piece = slice(part * REGION_SIZE, (part + 1) * REGION_SIZE)
+        for part, piece in enumerate(_REGIONS):
             new = np.asarray(seen[piece], np.float32)
             if np.isnan(new).any() or (self.clean[part] and not clean):
                 continue

@@ -24,7 +24,7 @@ enlarged crop a frame, not a scan of the whole frame.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 
 import cv2
@@ -62,7 +62,6 @@ class LookCounts:
     scans: int = 0  # of which the HOG detector scanned the whole frame
     crops: int = 0  # enlarged crops given to MediaPipe
     added: int = 0  # people added
-    boxes: list[Box] = field(default_factory=list, repr=False)  # where people were added, last frame
 
 
 def _tiles(width: int, height: int, config: SecondLookConfig) -> list[tuple[int, int, int, int]]:
@@ -165,18 +164,15 @@ class SecondLook:
         self.counts = LookCounts()
         self._followed: list[Box] = []  # boxes of the people the last look added
 
-    @property
-    def looked(self) -> int:
-        """Frames looked at again."""
-        return self.counts.frames
-
-    def _due(self, found: int, max_people: int) -> tuple[bool, bool]:
-        """(someone seems missing, the periodic look for new people is due) for a frame whose full-frame
-        pass found `found` people."""
+    def _due(self, found: int, max_people: int) -> tuple[bool, bool, bool]:
+        """(someone seems missing, the periodic look for new people is due, the periodic search around
+        everyone found is due) for a frame whose full-frame pass found `found` people."""
+        room = found < max_people
         missing = bool(self._recent) and found < max(self._recent)
-        periodic = self._frames % self.look.every == 0 and found < max_people
+        periodic = self._frames % self.look.every == 0 and room
+        behind = self._frames % self.look.behind_every == 0 and room
         self._frames += 1
-        return missing, periodic
+        return missing, periodic, behind
 
     def wanted(self, found: int, max_people: int) -> bool:
         """Whether a frame whose full-frame pass found `found` people gets a second look."""
@@ -184,8 +180,7 @@ class SecondLook:
 
     def add(self, frame_rgb: NDArray[np.uint8], found: FrameLandmarks, max_people: int) -> FrameLandmarks:
         """The full-frame pass's people and, where wanted, those found on a second look."""
-        behind = (self._frames % self.look.behind_every == 0) and found.count < max_people
-        missing, periodic = self._due(found.count, max_people)
+        missing, periodic, behind = self._due(found.count, max_people)
         if missing or periodic or behind:
             expected = max(self._recent) if missing else found.count
             found = self._merged(
@@ -236,10 +231,11 @@ class SecondLook:
         max_people: int,
         expected: int | None = None,
         scan: bool = True,
-        behind: bool | None = None,
+        behind: bool = True,
     ) -> FrameLandmarks:
         """`found` and the people a second look adds: first around the people the last look added, then,
-        if fewer than `expected` people are known or `scan` asks for it, in the HOG regions (or tiles)."""
+        if fewer than `expected` people are known or `scan` asks for it, in the HOG regions (or tiles),
+        then, if someone is still missing or `behind` asks for it, around everyone found."""
         height, width = frame_rgb.shape[:2]
         merged = _People(list(found.pixels), list(found.visibility), list(found.world))
         added: list[Box] = []
@@ -254,11 +250,10 @@ class SecondLook:
                 boxes = _tiles(width, height, self.look)
             self._look_in(frame_rgb, boxes, merged, max_people, added)
         still_missing = expected is not None and len(merged.pixels) < expected
-        if self.look.regions and ((scan if behind is None else behind) or still_missing):
+        if self.look.regions and (behind or still_missing):
             self._look_in(frame_rgb, self._behind_boxes(merged, width, height), merged, max_people, added)
         self._followed = added
         self.counts.added += len(added)
-        self.counts.boxes = added
         return found if len(merged.pixels) == found.count else merged.landmarks()
 
     def _behind_boxes(self, merged: _People, width: int, height: int) -> list[Box]:

@@ -23,11 +23,12 @@ detection's, in units of the track's body size; pairs above `max_cost` are not m
   most joints (within a small share of the body's size) only the more confident is kept, so the copy can
   neither start a ghost track nor take the person's id.
 - Appearance (where the frames' colours are given, `appearance.py`): each track keeps a running colour
-  histogram of its clothes from its clean sightings (no other detection overlapping it). The matching
-  cost adds the histogram distance, so that two people crossing at a similar size keep their ids; a
-  detection whose colours are far from a track's is not matched to it; re-entry and stitching refuse a
-  body dressed differently and accept, among plausible ones, one dressed alike even when the few frames
-  after its return give only rough proportions.
+  histogram of its clothes from its clean sightings (no other detection in front overlapping it; one
+  never seen so, from every sighting until it is). The matching cost adds the histogram distance, so
+  that two people crossing at a similar size keep their ids; a detection whose colours are far from a
+  track's is not matched to it; re-entry and stitching refuse a body dressed differently and accept,
+  among plausible ones, one dressed alike even when the few frames after its return give only rough
+  proportions.
 - Tracks seen in fewer than `min_frames` frames are dropped at the end.
 """
 
@@ -166,9 +167,15 @@ class TrackResult:
     detection: NDArray[np.int64] | None = None
 
 
-def _body_size(points: FloatArray, confidence: FloatArray) -> float:
+def _body_points(points: FloatArray, confidence: FloatArray) -> FloatArray:
+    """A detection's joints that outline its body: the confident ones if at least three, else every
+    finite one."""
     usable = np.isfinite(points).all(axis=-1) & (confidence > 0.2)
-    chosen = points[usable] if usable.sum() >= 3 else points[np.isfinite(points).all(axis=-1)]
+    return np.asarray(points[usable] if usable.sum() >= 3 else points[np.isfinite(points).all(axis=-1)])
+
+
+def _body_size(points: FloatArray, confidence: FloatArray) -> float:
+    chosen = _body_points(points, confidence)
     return max(float(np.linalg.norm(np.ptp(chosen, axis=0))), 10.0) if len(chosen) else 10.0
 
 
@@ -201,8 +208,7 @@ def _clean(joints: FloatArray, confidence: FloatArray, share: float) -> NDArray[
     the one behind does not."""
     boxes = []
     for points, conf in zip(joints, confidence, strict=True):
-        usable = np.isfinite(points).all(axis=-1) & (conf > 0.2)
-        chosen = points[usable] if usable.sum() >= 3 else points[np.isfinite(points).all(axis=-1)]
+        chosen = _body_points(points, conf)
         boxes.append((chosen.min(axis=0), chosen.max(axis=0)) if len(chosen) else None)
     clean = np.ones(len(joints), bool)
     for i, a in enumerate(boxes):

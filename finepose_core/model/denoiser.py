@@ -140,15 +140,17 @@ class FinePoseDenoiser(nn.Module):
         )
         if self.part_conditioning is not None:
             embedding.joints = self.part_conditioning(
-                self.part_sentences(text_features), nulled[:, PART_TEXT_INDEX]
+                self.sentence_features(text_features[:, PART_TEXT_INDEX]), nulled[:, PART_TEXT_INDEX]
             )
         return embedding
 
-    def part_sentences(self, text_features: Tensor) -> Tensor:
-        """The raw sentence feature of each part's text [B, 4, D_text]: the pooled feature (the last of
-        five), or the mean of the tokens where only four are encoded."""
-        features = text_features[:, PART_TEXT_INDEX]
-        return features[:, :, -1] if features.shape[2] > PROMPT_TOKENS else features.mean(dim=2)
+    @staticmethod
+    def sentence_features(text_features: Tensor) -> Tensor:
+        """The raw sentence feature of texts [..., tokens, D_text] → [..., D_text]: the pooled feature (the
+        last of five), or the mean of the tokens where only four are encoded."""
+        return (
+            text_features[..., -1, :] if text_features.shape[-2] > PROMPT_TOKENS else text_features.mean(-2)
+        )
 
     def forward(self, noisy: Tensor, keypoints: Tensor, t: Tensor, prompt: PromptEmbedding) -> Tensor:
         """noisy Y_t [B, n, J, 3], keypoints X [B, n, J, 2] (n ≤ N), t [B] → Ŷ_0 [B, n, J, 3]."""

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from finepose_core.model.blocks import zero_init
-from finepose_core.model.prompts import PART_KEYS, PROMPT_KEYS
+from finepose_core.model.prompts import PART_KEYS, PROMPT_KEYS, is_standardisation, standardisation
 from finepose_core.skeleton import BODY_PARTS, NUM_H36M_JOINTS
 
 PART_TEXT_INDEX = tuple(PROMPT_KEYS.index(name) for name in PART_KEYS)
@@ -56,14 +56,14 @@ class PartConditioning(nn.Module):
 
     @property
     def standardized(self) -> bool:
-        return bool((self.sentence_scale != 1).any() or (self.sentence_mean != 0).any())
+        return is_standardisation(self.sentence_mean, self.sentence_scale)
 
     @torch.no_grad()
     def standardize(self, sentences: Tensor) -> None:
         """Set the standardisation from a sample of raw sentence features [T, D_text]."""
-        scale = sentences.std(dim=0)
-        self.sentence_mean.copy_(sentences.mean(dim=0))
-        self.sentence_scale.copy_(scale.clamp_min(0.1 * float(scale.mean())))
+        mean, scale = standardisation(sentences)
+        self.sentence_mean.copy_(mean)
+        self.sentence_scale.copy_(scale)
 
     def forward(self, sentences: Tensor, nulled: Tensor) -> Tensor:
         """sentences: raw [B, 4, D_text] in PART_KEYS order; nulled: [B, 4] bool."""

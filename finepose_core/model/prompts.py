@@ -183,6 +183,18 @@ class PromptEmbedding:
         )
 
 
+def standardisation(sample: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean and scale per feature of a sample [T, ...] of text features; the scale is kept at least a
+    tenth of its mean, so that a feature (nearly) constant over the sample is not blown up."""
+    scale = sample.std(dim=0)
+    return sample.mean(dim=0), scale.clamp_min(0.1 * float(scale.mean()))
+
+
+def is_standardisation(mean: Tensor, scale: Tensor) -> bool:
+    """Whether a mean and scale have been set (they start as zero and one: no change)."""
+    return bool((scale != 1).any() or (mean != 0).any())
+
+
 class PromptLearner(nn.Module):
     """Text features [B, 7, 4, D_text] (+ which are nulled) → P."""
 
@@ -235,15 +247,14 @@ class PromptLearner(nn.Module):
 
     @property
     def standardized(self) -> bool:
-        return bool((self.feature_scale != 1).any() or (self.feature_mean != 0).any())
+        return is_standardisation(self.feature_mean, self.feature_scale)
 
     @torch.no_grad()
     def standardize(self, features: Tensor) -> None:
         """Set the standardisation from a sample of text features [T, text_tokens, D_text]."""
-        mean = features.mean(dim=0)
-        scale = features.std(dim=0)
+        mean, scale = standardisation(features)
         self.feature_mean.copy_(mean)
-        self.feature_scale.copy_(scale.clamp_min(0.1 * float(scale.mean())))
+        self.feature_scale.copy_(scale)
 
     def standardized_features(self, text_features: Tensor) -> Tensor:
         return (text_features - self.feature_mean) / self.feature_scale
