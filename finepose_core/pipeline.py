@@ -399,7 +399,11 @@ class Pipeline:
             for track, track_runs, track_relative in zip(tracks, runs, relative, strict=True)
         ]
         floor = fit_floor(
-            camera_joints, camera.fps, PlacementConfig(), [track.confidence2d for track in tracks]
+            camera_joints,
+            camera.fps,
+            PlacementConfig(),
+            [track.confidence2d for track in tracks],
+            ([track.keypoints2d for track in tracks], camera.K),
         )
         world_from_camera = floor.world_from_camera()
         feet = FeetConfig() if options.plant_feet else None

@@ -211,3 +211,58 @@ def test_unknown_major_versions_are_refused(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text(json.dumps({"people": []}))
     with pytest.raises(ResultError, match="no 'schema'"):
         read_result(tmp_path / "bad.json")
+
+
+def _tilted_about_feet(camera_joints: np.ndarray, degrees: float) -> np.ndarray:
+    """Each frame's body turned about its feet around the camera's x axis: the lifter's habit, seen from
+    above, of lifting people leaning away from their true up."""
+    angle = np.radians(degrees)
+    rx = np.array([[1, 0, 0], [0, np.cos(angle), -np.sin(angle)], [0, np.sin(angle), np.cos(angle)]])
+    feet = camera_joints[:, [3, 6]].mean(axis=1, keepdims=True)
+    return np.asarray((camera_joints - feet) @ rx.T + feet)
+
+
+def _gliding(world: np.ndarray) -> np.ndarray:
+    """The walker with its feet carried along under the body instead of planted: averaged over a real
+    stride the feet sit under the neck, which a planted foot held for half a second of this walk does not."""
+    out = world.copy()
+    for ankle, hip in ((3, 1), (6, 4)):
+        out[:, ankle, :2] = world[:, hip, :2]
+    return out
+
+
+def test_the_images_vanishing_point_corrects_the_lifters_tilt_from_a_high_camera() -> None:
+    """The same high, pitched camera, but the lifted bodies lean 12° off their true up while the 2D shows
+    them upright: the bodies alone put the pitch some 13° too steep (the lowest ankles pull it back a
+    little); where their feet → neck lines meet in the image brings it back within 3°, and most of the camera's
+    height with it."""
+    R, t = _camera(3.3, 30.0)
+    K = intrinsics_from_fov(1280, 720, 70)
+    world = [
+        _swaying(_gliding(_walker(150, (-1.5, 6.0), (0.9, -0.4))), seed=1),
+        _swaying(_gliding(_walker(150, (1.0, 8.0), (-0.6, 0.0))), 2),
+    ]
+    cameras = [w @ R.T + t for w in world]
+    pixels = [project(c, K) for c in cameras]
+    lifted = [_tilted_about_feet(c, 12.0) for c in cameras]
+    body_only = fit_floor(lifted, FPS)
+    assert body_only.pitch_roll_deg[0] == pytest.approx(43.0, abs=3.0)  # the lifter's tilt, kept
+    with_image = fit_floor(lifted, FPS, image=(pixels, K))
+    pitch, roll = with_image.pitch_roll_deg
+    assert pitch == pytest.approx(30.0, abs=3.0) and abs(roll) < 3.0
+    assert with_image.uncertainty_deg is not None and with_image.uncertainty_deg < body_only.uncertainty_deg
+    # the height follows the pitch: 1.7 m too high with the bodies' tilt, within 0.4 m with the image's
+    assert body_only.camera_height - 3.3 > 1.0
+    assert with_image.camera_height == pytest.approx(3.3, abs=0.4)
+
+
+def test_a_level_cameras_image_says_little_about_pitch_and_leaves_it_to_the_bodies() -> None:
+    """Filmed level, people's lines are parallel whatever a small pitch: the image's estimate is unsure
+    in pitch and does not move the bodies' up."""
+    R, t = _camera(1.5, 0.0)
+    K = intrinsics_from_fov(1280, 720, 60)
+    world = [_swaying(_gliding(_walker(150, (-1.0, 6.0), (0.6, 0.0))), seed=3)]
+    cameras = [w @ R.T + t for w in world]
+    body_only = fit_floor(cameras, FPS)
+    with_image = fit_floor(cameras, FPS, image=([project(c, K) for c in cameras], K))
+    assert abs(with_image.pitch_roll_deg[0] - body_only.pitch_roll_deg[0]) < 1.0

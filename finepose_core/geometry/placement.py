@@ -3,8 +3,9 @@
 - Root translation: per frame, the camera-space translation that best reprojects the lifted root-relative
   pose onto its 2D keypoints (`camera.estimate_root_translation`, weighted by confidence), then smoothed
   over time, so people walking across the room keep their relative depths.
-- Up and floor: the world's up from the people's upright frames (`gravity.estimate_up`), so the camera's
-  pitch and roll are known without foot contacts; then a plane fitted to the ankles while the feet are in
+- Up and floor: the world's up from the people's upright frames (`gravity.estimate_up`), refined by where
+  their feet → neck lines meet in the image (`vanishing.image_up`), so the camera's pitch and roll are
+  known without foot contacts; then a plane fitted to the ankles while the feet are in
   contact with the ground (slow and low along that up), by least squares with outlier rejection, over
   every person together. Without contacts the floor lies under the lowest ankles along the estimated up;
   only when nobody is upright at all is a level camera at a default height assumed (and said).
@@ -32,6 +33,7 @@ from finepose_core.geometry.gravity import (
     estimate_up,
     up_from_pitch_roll,
 )
+from finepose_core.geometry.vanishing import VanishingConfig, fuse, image_up
 
 FloatArray = NDArray[np.float64]
 ANKLES = (3, 6)
@@ -56,6 +58,7 @@ class PlacementConfig:
     # hardly moves over the floor say little about its tilt, however unsure the up is
     tilt_prior_deg: float = 3.0
     gravity: GravityConfig = field(default_factory=GravityConfig)
+    vanishing: VanishingConfig = field(default_factory=VanishingConfig)
 
 
 def root_translations(
@@ -243,12 +246,18 @@ def fit_floor(
     fps: float,
     config: PlacementConfig | None = None,
     confidences: list[FloatArray] | None = None,
+    image: tuple[list[FloatArray], FloatArray] | None = None,
 ) -> Floor:
     """The floor under everybody's feet, from camera-space joints of each person [F, 17, 3] (and the 2D
-    confidence [F, 17] each was lifted from, where known)."""
+    confidence [F, 17] each was lifted from, where known). With `image` — each person's 2D [F, 17, 2]
+    and the intrinsics K — the people's up is refined by where their lines meet in the image."""
     config = config or PlacementConfig()
     default_up = up_from_pitch_roll(config.default_pitch_deg)
     body: UpEstimate | None = estimate_up(people_joints, fps, config.gravity, confidences)
+    if body is not None and image is not None:
+        keypoints2d, K = image
+        seen = image_up(people_joints, keypoints2d, K, body, confidences, config.vanishing, config.gravity)
+        body = fuse(body, seen, fps, config.vanishing, config.gravity)
     up = default_up if body is None else body.up
     # with an up from the people, a plane must agree with it; without, a tripod or hand-held camera's
     # floor is still roughly level
