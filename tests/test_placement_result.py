@@ -234,8 +234,8 @@ def _gliding(world: np.ndarray) -> np.ndarray:
 def test_the_images_vanishing_point_corrects_the_lifters_tilt_from_a_high_camera() -> None:
     """The same high, pitched camera, but the lifted bodies lean 12° off their true up while the 2D shows
     them upright: the bodies alone put the pitch some 13° too steep (the lowest ankles pull it back a
-    little); where their feet → neck lines meet in the image brings it back within 3°, and most of the camera's
-    height with it."""
+    little); where their feet → neck lines meet in the image brings it back within 3°, and most of the
+    camera's height with it."""
     R, t = _camera(3.3, 30.0)
     K = intrinsics_from_fov(1280, 720, 70)
     world = [
@@ -250,7 +250,8 @@ def test_the_images_vanishing_point_corrects_the_lifters_tilt_from_a_high_camera
     with_image = fit_floor(lifted, FPS, image=(pixels, K))
     pitch, roll = with_image.pitch_roll_deg
     assert pitch == pytest.approx(30.0, abs=3.0) and abs(roll) < 3.0
-    assert with_image.uncertainty_deg is not None and with_image.uncertainty_deg < body_only.uncertainty_deg
+    assert with_image.uncertainty_deg is not None and body_only.uncertainty_deg is not None
+    assert with_image.uncertainty_deg < body_only.uncertainty_deg
     # the height follows the pitch: 1.7 m too high with the bodies' tilt, within 0.4 m with the image's
     assert body_only.camera_height - 3.3 > 1.0
     assert with_image.camera_height == pytest.approx(3.3, abs=0.4)
