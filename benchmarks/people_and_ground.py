@@ -19,7 +19,7 @@ whole job runs from the video with nothing known (no lens, no floor), and prints
 - pose error: root-relative MPJPE and P-MPJPE (mm).
 
 Usage: python benchmarks/people_and_ground.py [--clips runs/val_scenes runs/val_rendered] [--preset balanced]
-       [--checkpoint CKPT] [--json OUT] [--blender] [--no-second-look]
+       [--checkpoint CKPT] [--json OUT] [--blender] [--no-second-look] [--no-cleanup]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import argparse
 import json
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-second-look", action="store_true", help="without the detection's second look (on by default)"
     )
     parser.add_argument(
+        "--no-cleanup",
+        action="store_true",
+        help="lift the tracked 2D as detected (without putting swapped legs back and filling jumps)",
+    )
+    parser.add_argument(
         "--blender",
         action="store_true",
         help="also key the add-on's armatures in Blender (bpy) and read them back",
@@ -223,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    pipeline = Pipeline(PipelineConfig(checkpoint=args.checkpoint) if args.checkpoint else PipelineConfig())
+    config = PipelineConfig(checkpoint=args.checkpoint) if args.checkpoint else PipelineConfig()
+    if args.no_cleanup:
+        config = replace(config, cleanup=None)
+    pipeline = Pipeline(config)
     rows = []
     columns = (
         "clip", "people", "tracks", "coverage", "id_switches", "ghost_share", "up_error_deg", "up_source",

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from finepose_core.assets import AssetError, default_checkpoint_path
 from finepose_core.checkpoint import CheckpointError
 from finepose_core.detect.appearance import appearance
+from finepose_core.detect.cleanup import CleanupConfig, clean_track, with_legs_swapped
 from finepose_core.detect.landmarker import PoseLandmarker
 from finepose_core.detect.second_look import SecondLook
 from finepose_core.detect.tracking import TrackerConfig, TrackResult, track_people
@@ -98,6 +99,8 @@ class PipelineConfig:
     checkpoint: str | None = None  # default: the project's checkpoint
     device: str = DEFAULT_DEVICE
     text_encoder: str | None = None
+    # the tracked 2D cleaned over time before lifting (swapped legs, jumps); None: lifted as detected
+    cleanup: CleanupConfig | None = field(default_factory=CleanupConfig)
 
 
 def intrinsics(width: int, height: int, options: JobOptions) -> tuple[NDArray[np.float64], str]:
@@ -251,6 +254,8 @@ class Pipeline:
         report("track", 1.0)
         timings["track"] = time.perf_counter() - started
         tracks, small = drop_small(tracks, info.height)
+        if self.config.cleanup is not None:
+            tracks = [clean_track(track, self.config.cleanup)[0] for track in tracks]
         if small:
             warnings.append(
                 f"{len(small)} tracks smaller than {MIN_PERSON_HEIGHT:.0%} of the image height were left out "
@@ -641,7 +646,7 @@ def _reference_poses(track: TrackResult, references: list[NDArray[np.float64]]) 
         if detection >= 0:
             pose = references[int(frame)][int(detection)]
             out[row] = pose - pose[:1]
-    return out
+    return out if track.legs_swapped is None else with_legs_swapped(out, track.legs_swapped)
 
 
 def _prompts_summary(prompts: Prompts) -> dict[str, Any]:

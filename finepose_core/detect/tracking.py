@@ -165,6 +165,9 @@ class TrackResult:
     # [F] which of its frame's detections the track took (−1 where filled): links a frame back to what the
     # detector found beyond the keypoints (MediaPipe's own 3D); None when there was no detector
     detection: NDArray[np.int64] | None = None
+    # [F] frames whose knees and ankles were swapped after detection (detect/cleanup.py), so that what else
+    # the detector gave for them (its 3D) is read the same way round; None: as detected
+    legs_swapped: NDArray[np.bool_] | None = None
 
 
 def _body_points(points: FloatArray, confidence: FloatArray) -> FloatArray:
