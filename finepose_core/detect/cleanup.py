@@ -14,7 +14,7 @@ MediaPipe looks at each frame on its own. Two of its mistakes are plain once fra
   halved.
 
 The thresholds were chosen on the validation scenes' tracks against their 2D ground truth
-(docs/pipeline.md#stages).
+(docs/validation-video.md#the-2d-cleanup).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ LEG_PAIRS = ((H36M_INDEX["RKnee"], H36M_INDEX["LKnee"]), (H36M_INDEX["RAnkle"], 
 
 @dataclass(frozen=True)
 class CleanupConfig:
-    # a leg point's jump between frames is measured in this share of the body's height: a jump of one
-    # such unit costs 1, squared above it
+    # a leg point's jump between frames is measured in this share of the body's height and costs its
+    # square in those units
     jump_scale: float = 0.05
     jump_cap: float = 9.0  # the most one point's jump can cost (three units): a bad frame says little
     swap_cost: float = 0.3  # for overruling the detector's left and right in one frame
