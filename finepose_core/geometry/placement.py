@@ -46,12 +46,11 @@ class PlacementConfig:
     contact_height: float = 0.08  # m: and no higher than this above the lowest ankle nearby
     default_camera_height: float = 1.5  # m, when nobody is upright: no up, no floor
     default_pitch_deg: float = 5.0
-    # a contact plane is kept when its normal is within this angle of the people's up (or, without one, of
-    # the default level camera's): ankles of one person walking a straight line leave the plane's tilt
-    # about that line free. On the validation clips the planes that held (0.4–5° from the true up) lay
-    # within 5.5° of the people's up; one through a dozen ankle positions lay 15° from it and 18° from
-    # the truth
-    plane_agrees_deg: float = 10.0
+    # with the people's up, the floor rests on contacts (a fitted floor) when at least this many ankle
+    # positions are in contact; without it, a plane through contacts is kept when its normal is within
+    # `level_agrees_deg` of the default level camera's up
+    min_contacts: int = 10
+    level_agrees_deg: float = 45.0
     # without contacts: the scatter of the lowest ankles about the floor (the lifter's depth noise), metres
     floor_noise_m: float = 0.05
     floor_depth_noise: float = 0.05  # of the lowest ankles' depth, as a share of it, after averaging
@@ -157,17 +156,21 @@ class Floor:
         return transform
 
 
+def _contact_points(
+    people_joints: list[FloatArray], fps: float, config: PlacementConfig, up: FloatArray
+) -> FloatArray:
+    """[N, 3] the ankle positions in contact with the floor (found along `up`), everybody's."""
+    points = [joints[:, list(ANKLES)][foot_contacts(joints, fps, config, -up)] for joints in people_joints]
+    stacked = np.concatenate(points) if points else np.zeros((0, 3))
+    return np.asarray(stacked[np.isfinite(stacked).all(axis=-1)])
+
+
 def _contact_plane(
     people_joints: list[FloatArray], fps: float, config: PlacementConfig, up: FloatArray
 ) -> tuple[FloatArray, float, int] | None:
     """A plane through the ankles in contact (found along `up`), its normal turned to point up; and how
     many ankle positions it rests on."""
-    points = []
-    for joints in people_joints:
-        contacts = foot_contacts(joints, fps, config, -up)
-        points.append(joints[:, list(ANKLES)][contacts])
-    stacked = np.concatenate(points) if points else np.zeros((0, 3))
-    stacked = stacked[np.isfinite(stacked).all(axis=-1)]
+    stacked = _contact_points(people_joints, fps, config, up)
     plane = fit_plane(stacked)
     if plane is None:
         return None
@@ -190,11 +193,12 @@ def _lowest_ankles_plane(
     uncertainty_deg: float,
     fps: float,
     config: PlacementConfig,
+    contacts: FloatArray | None = None,
 ) -> tuple[FloatArray, float] | None:
     """The floor under the people's lowest ankles: per frame the lower ankle of each person, a plane
     through the lower envelope of those points (points well above it, a foot in the air or a runner in
-    flight, count little), its tilt away from `up` held by a prior as wide as up's uncertainty (at most
-    `tilt_prior_deg`).
+    flight, count little) and through the ankles in `contacts` [N, 3], its tilt away from `up` held by a
+    prior as wide as up's uncertainty (at most `tilt_prior_deg`).
 
     A small error in up tilts the floor by the same angle, which at the people's distance moves it by
     distance × angle (7 m × 3° ≈ 0.4 m in camera height); the ankles' heights as the people move about the
@@ -212,9 +216,14 @@ def _lowest_ankles_plane(
             chunk = lower[start : start + span]
             low = chunk[chunk @ up <= np.median(chunk @ up)]
             points.append(low.mean(axis=0))
+    binned = len(points)
+    if contacts is not None:
+        points.extend(contacts)
     if len(points) < 3:
         return None
     stacked = np.stack(points)
+    # a contact is the floor: only the binned lowest ankles may be feet in the air
+    may_float = np.arange(len(stacked)) < binned
     first, second = _tangent_basis(up)
     depth = np.linalg.norm(stacked, axis=-1)
     rays = stacked / depth[:, None]
@@ -239,7 +248,7 @@ def _lowest_ankles_plane(
         params = least_squares(residuals, params, args=(weights,)).x
         above = stacked @ plane(params) - params[2]
         # the lower envelope: points well above the plane are feet in the air
-        weights = np.where(above <= config.floor_noise_m, 1.0, 0.2)
+        weights = np.where((above > config.floor_noise_m) & may_float, 0.2, 1.0)
     return plane(params), float(params[2]) - ANKLE_HEIGHT_M
 
 
@@ -260,23 +269,25 @@ def fit_floor(
         keypoints2d, K = image
         seen = image_up(people_joints, keypoints2d, K, body, confidences, config.vanishing, config.gravity)
         body = fuse(body, seen, fps, config.vanishing, config.gravity)
-    up = default_up if body is None else body.up
-    # with an up from the people, a plane must agree with it; without, a tripod or hand-held camera's
-    # floor is still roughly level
-    agree = config.plane_agrees_deg if body is not None else 45.0
-    plane = _contact_plane(people_joints, fps, config, up)
-    if plane is not None:
-        normal, offset, count = plane
-        tilt = float(angle_deg(normal, up))
-        if tilt < agree and offset < -0.2:
-            uncertainty = tilt if body is not None else None
-            return Floor(normal, offset - ANKLE_HEIGHT_M, True, count, "contacts", uncertainty, True)
-    count = 0 if plane is None else plane[2]
     if body is not None:
-        lowest = _lowest_ankles_plane(people_joints, body.up, body.uncertainty_deg, fps, config)
+        # the floor along the people's up, through their lowest ankles and the ankles in contact alike:
+        # fitted along the viewing rays, a few contacts' depth noise cannot tilt it (a plane through the
+        # contacts alone, kept when it agreed with the up within 10°, put two validation clips' cameras
+        # 0.4–0.5 m off where this puts them within 0.3)
+        contacts = _contact_points(people_joints, fps, config, body.up)
+        lowest = _lowest_ankles_plane(people_joints, body.up, body.uncertainty_deg, fps, config, contacts)
         if lowest is not None and lowest[1] < 0:
             normal, level = lowest
-            return Floor(normal, level, False, count, "body", body.uncertainty_deg, body.sure)
+            if len(contacts) >= config.min_contacts:
+                return Floor(normal, level, True, len(contacts), "contacts", body.uncertainty_deg, True)
+            return Floor(normal, level, False, len(contacts), "body", body.uncertainty_deg, body.sure)
+    # nobody upright: a plane through contacts found along a guessed level camera, if it is roughly level
+    plane = _contact_plane(people_joints, fps, config, default_up)
+    if plane is not None:
+        normal, offset, count = plane
+        if float(angle_deg(normal, default_up)) < config.level_agrees_deg and offset < -0.2:
+            return Floor(normal, offset - ANKLE_HEIGHT_M, True, count, "contacts", None, True)
+    count = 0 if plane is None else plane[2]
     return Floor(default_up, -config.default_camera_height, False, count, "default", None, False)
 
 
