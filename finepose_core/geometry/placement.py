@@ -5,10 +5,10 @@
   over time, so people walking across the room keep their relative depths.
 - Up and floor: the world's up from the people's upright frames (`gravity.estimate_up`), refined by where
   their feet → neck lines meet in the image (`vanishing.image_up`), so the camera's pitch and roll are
-  known without foot contacts; then a plane fitted to the ankles while the feet are in
-  contact with the ground (slow and low along that up), by least squares with outlier rejection, over
-  every person together. Without contacts the floor lies under the lowest ankles along the estimated up;
-  only when nobody is upright at all is a level camera at a default height assumed (and said).
+  known without foot contacts; then the floor along that up, through everybody's lowest ankles over time
+  and the ankles in contact with the ground (slow and low along that up) together, fitted along the
+  viewing rays. Only when nobody is upright at all is a plane through contacts along a guessed level
+  camera tried, and failing that a level camera at a default height assumed (and said).
 - World frame: z up along the floor normal, the floor at z = 0, the origin under the camera, x along the
   camera's x projected onto the floor; `world_from_camera` is the 4×4 transform of docs/architecture.md.
 """
@@ -271,9 +271,8 @@ def fit_floor(
         body = fuse(body, seen, fps, config.vanishing, config.gravity)
     if body is not None:
         # the floor along the people's up, through their lowest ankles and the ankles in contact alike:
-        # fitted along the viewing rays, a few contacts' depth noise cannot tilt it (a plane through the
-        # contacts alone, kept when it agreed with the up within 10°, put two validation clips' cameras
-        # 0.4–0.5 m off where this puts them within 0.3)
+        # fitted along the viewing rays, the depth noise of a few contacts cannot tilt it the way it tilts
+        # a least-squares plane through the contacts alone (docs/pipeline.md)
         contacts = _contact_points(people_joints, fps, config, body.up)
         lowest = _lowest_ankles_plane(people_joints, body.up, body.uncertainty_deg, fps, config, contacts)
         if lowest is not None and lowest[1] < 0:
