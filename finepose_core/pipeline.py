@@ -255,7 +255,7 @@ class Pipeline:
         timings["track"] = time.perf_counter() - started
         tracks, small = drop_small(tracks, info.height)
         if self.config.cleanup is not None:
-            tracks = [clean_track(track, self.config.cleanup)[0] for track in tracks]
+            tracks = [clean_track(track, self.config.cleanup) for track in tracks]
         if small:
             warnings.append(
                 f"{len(small)} tracks smaller than {MIN_PERSON_HEIGHT:.0%} of the image height were left out "

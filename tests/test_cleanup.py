@@ -85,12 +85,12 @@ def test_a_track_is_cleaned_run_by_run_and_the_detectors_3d_follows_its_swaps() 
         interpolated=np.zeros(FRAMES, bool),
         detection=np.zeros(FRAMES, np.int64),
     )
-    cleaned, changes = clean_track(track)
+    cleaned = clean_track(track)
     apart = np.linalg.norm(truth[:, 3] - truth[:, 6], axis=-1) > 10
     assert cleaned.legs_swapped is not None
     assert np.array_equal(cleaned.legs_swapped[apart], flipped[apart])
     assert np.abs(cleaned.keypoints2d - truth).max() < 10.0
-    assert changes.keypoints2d.shape == truth.shape
+    assert cleaned.keypoints2d.shape == truth.shape
     # the detector's own 3D of a frame whose legs were swapped is read the same way round
     references = [np.zeros((1, 17, 3)) for _ in range(int(frames[-1]) + 1)]
     for frame in range(len(references)):

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from scipy.ndimage import median_filter
 
 from finepose_core.detect.tracking import TrackResult
+from finepose_core.sequence import consecutive_runs, interpolate_missing
 from finepose_core.skeleton import H36M_INDEX
 
 FloatArray = NDArray[np.float64]
@@ -133,39 +134,25 @@ def clean(
     pose = with_legs_swapped(points, swapped)
     trust = with_legs_swapped(np.asarray(confidence, dtype=np.float64)[..., None], swapped)[..., 0]
     outliers = jumps(pose, config)
-    rows = np.arange(len(pose))
-    for joint in range(pose.shape[1]):
-        bad = outliers[:, joint]
-        good = ~bad & np.isfinite(pose[:, joint]).all(axis=-1)
-        if not bad.any() or good.sum() < 2:
-            outliers[:, joint] = False
-            continue
-        for axis in range(2):
-            pose[bad, joint, axis] = np.interp(rows[bad], rows[good], pose[good, joint, axis])
-        trust[bad, joint] *= config.outlier_confidence
+    # a joint known in fewer than two other frames has nothing to be filled in from: it stays as it is
+    outliers &= (~outliers & np.isfinite(pose).all(axis=-1)).sum(axis=0) >= 2
+    filled, _ = interpolate_missing(np.where(outliers[..., None], np.nan, pose))
+    pose[outliers] = filled[outliers]
+    trust[outliers] *= config.outlier_confidence
     return Cleaned(pose, trust, swapped, outliers)
 
 
-def clean_track(track: TrackResult, config: CleanupConfig | None = None) -> tuple[TrackResult, Cleaned]:
+def clean_track(track: TrackResult, config: CleanupConfig | None = None) -> TrackResult:
     """The track with its keypoints cleaned run by run of consecutive frames (nothing is carried across a
-    gap the tracker did not bridge), and what was changed."""
+    gap the tracker did not bridge) and the frames whose legs were swapped marked."""
     config = config or CleanupConfig()
-    frames = np.asarray(track.frames)
-    breaks = np.flatnonzero(np.diff(frames) != 1) + 1
     pieces = [
         clean(track.keypoints2d[run], track.confidence2d[run], config)
-        for run in (slice(a, b) for a, b in zip(np.r_[0, breaks], np.r_[breaks, len(frames)], strict=True))
+        for run in consecutive_runs(track.frames)
     ]
-    cleaned = Cleaned(
-        np.concatenate([p.keypoints2d for p in pieces]),
-        np.concatenate([p.confidence2d for p in pieces]),
-        np.concatenate([p.legs_swapped for p in pieces]),
-        np.concatenate([p.outliers for p in pieces]),
-    )
-    out = replace(
+    return replace(
         track,
-        keypoints2d=cleaned.keypoints2d,
-        confidence2d=cleaned.confidence2d,
-        legs_swapped=cleaned.legs_swapped,
+        keypoints2d=np.concatenate([p.keypoints2d for p in pieces]),
+        confidence2d=np.concatenate([p.confidence2d for p in pieces]),
+        legs_swapped=np.concatenate([p.legs_swapped for p in pieces]),
     )
-    return out, cleaned

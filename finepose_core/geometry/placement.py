@@ -280,7 +280,8 @@ def fit_floor(
             if len(contacts) >= config.min_contacts:
                 return Floor(normal, level, True, len(contacts), "contacts", body.uncertainty_deg, True)
             return Floor(normal, level, False, len(contacts), "body", body.uncertainty_deg, body.sure)
-    # nobody upright: a plane through contacts found along a guessed level camera, if it is roughly level
+    # nobody upright, or no floor below them along their up: a plane through contacts found along a
+    # guessed level camera, if it is roughly level
     plane = _contact_plane(people_joints, fps, config, default_up)
     if plane is not None:
         normal, offset, count = plane
