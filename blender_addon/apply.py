@@ -12,11 +12,11 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from .armature import build_generated, rest_pose
+from .armature import ankle_height_over_soles, build_generated, rest_pose
 from .keyframes import write_motion
 from .retarget.bones import (
     GENERATED,
-    LOGICAL_NAMES,
+    MAPPABLE_NAMES,
     PRESETS,
     BoneMapError,
     detect_preset,
@@ -113,10 +113,11 @@ def apply_result(context: bpy.types.Context, result: LiftResult, options: ApplyO
         person = people[0] if people else max(result.people, key=lambda p: p.length)
         bone_map = bone_map_for(target, options)
         _rigify_to_fk(target)
-        ordered = [bone_map[name] for name in LOGICAL_NAMES if name in bone_map]
+        ordered = [bone_map[name] for name in MAPPABLE_NAMES if name in bone_map]
         carriers, warnings = probe_carriers(context, target, ordered)
         summary.warnings.extend(warnings)
-        _animate(target, person, result.fps, bone_map, options, z_offset, carriers)
+        soles = ankle_height_over_soles(target, bone_map)
+        _animate(target, person, result.fps, bone_map, options, z_offset, carriers, soles, on_floor=True)
         summary.armatures.append(target.name)
     else:
         for person in result.people:
@@ -153,11 +154,25 @@ def _animate(
     options: ApplyOptions,
     z_offset: float,
     carriers: dict[str, str | None] | None = None,
+    ankle_height: float | None = None,
+    on_floor: bool = False,
 ) -> None:
+    """Key one person onto `obj`. `on_floor`: stand a user's rig on the floor by its own feet (SolveOptions);
+    the generated skeleton is built from the joints and stands as they do."""
     prepared = prepare(person.joints_world, fps, options.motion, z_offset)
     rest = replace(rest_pose(obj), carriers=carriers)
     try:
-        motion = solve(prepared.joints, rest, bone_map, SolveOptions(root_motion=options.motion.root_motion))
+        motion = solve(
+            prepared.joints,
+            rest,
+            bone_map,
+            SolveOptions(
+                root_motion=options.motion.root_motion,
+                planted=prepared.planted,
+                on_floor=on_floor and options.motion.put_on_floor,
+                ankle_height=ankle_height,
+            ),
+        )
     except ValueError as error:
         raise ApplyError(f"'{obj.name}': {error}") from None
     write_motion(obj, motion, blender_frames(person), f"{obj.name} lift")

@@ -62,6 +62,7 @@ class VIEW3D_PT_finepose_lift(bpy.types.Panel):
         column.prop(settings, "root_motion")
         column.prop(settings, "put_on_floor")
         column.prop(settings, "foot_locking")
+        column.prop(settings, "flat_feet")
         column.prop(settings, "smoothing")
 
         row = layout.row(align=True)

@@ -142,6 +142,11 @@ class FinePoseSettings(bpy.types.PropertyGroup):
         "foot_locking": BoolProperty(
             name="Foot Locking", default=MotionOptions().foot_locking, description="Pin planted feet"
         ),
+        "flat_feet": BoolProperty(
+            name="Flat Feet",
+            default=MotionOptions().flat_feet,
+            description="Keep planted feet flat on the floor, not tilted with the shins (rigs with feet)",
+        ),
         "smoothing": FloatProperty(
             name="Smoothing",
             default=MotionOptions().smoothing,
@@ -227,6 +232,7 @@ def apply_options(settings: Any, video_path: str) -> ApplyOptions:
             root_motion=settings.root_motion,
             put_on_floor=settings.put_on_floor,
             foot_locking=settings.foot_locking,
+            flat_feet=settings.flat_feet,
             smoothing=settings.smoothing,
         ),
         video_path=video_path,

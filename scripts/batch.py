@@ -3,7 +3,7 @@
     blender -b -P scripts/batch.py -- --video CLIP.mp4 [--out OUT.blend]
         [--rig FILE.blend:Armature --map PRESET] [every job option of the lift CLI: --action TEXT,
         --part arms="raised overhead"@1.5, --preset best, --fov DEG, --start S, --end E, …]
-        [--no-root-motion] [--no-floor] [--no-foot-locking] [--smoothing S]
+        [--no-root-motion] [--no-floor] [--no-foot-locking] [--no-flat-feet] [--smoothing S]
         [--export-fbx DIR] [--export-bvh DIR] [--preview PREVIEW.png|.mp4]
         [--server URL] [--token T] [--no-autostart] [--python PY] [--server-args "..."]
     python scripts/batch.py -- ...            (the same with the bpy wheel, e.g. the project's .venv)
@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     motion.add_argument("--no-floor", action="store_true", help="leave the height as lifted")
     motion.add_argument("--no-foot-locking", action="store_true", help="do not pin planted feet")
     motion.add_argument(
+        "--no-flat-feet", action="store_true", help="let the feet follow the shins, also while planted"
+    )
+    motion.add_argument(
         "--smoothing",
         type=smoothing,
         default=MotionOptions().smoothing,
@@ -149,6 +152,7 @@ def apply_options(args: argparse.Namespace, video: Path) -> ApplyOptions:
             root_motion=not args.no_root_motion,
             put_on_floor=not args.no_floor,
             foot_locking=not args.no_foot_locking,
+            flat_feet=not args.no_flat_feet,
             smoothing=args.smoothing,
         ),
         video_path=str(video.resolve()),

@@ -22,6 +22,7 @@ from blender_addon.retarget.bones import (
     resolve,
 )
 from blender_addon.retarget.contacts import detect_contacts, lock_feet, runs, two_bone_ik
+from blender_addon.retarget.feet import contact_weights, planted_weights
 from blender_addon.retarget.filters import gaussian_smooth, strength_to_sigma
 from blender_addon.retarget.generated import bone_matrix, median_lengths, rest_joints, skeleton_bones
 from blender_addon.retarget.solve import RestBone, RestPose, SolveOptions, solve
@@ -269,3 +270,44 @@ def test_contacts_are_found_and_locked_feet_stay_put() -> None:
     assert np.allclose(thigh[found], 0.45, atol=1e-6) and np.allclose(shin[found], 0.45, atol=1e-6)
     far = np.convolve(found, np.ones(7), "same") == 0  # more than 3 frames from any contact
     assert np.array_equal(locked[far], joints[far])
+
+
+def foot_axes(rest: RestPose, planted: dict[str, np.ndarray] | None, joints: np.ndarray) -> np.ndarray:
+    """The generated rig's left foot bone direction [F, 3] in world space, solved with these weights."""
+    motion = solve(joints, rest, GENERATED, SolveOptions(planted=planted))
+    posed = forward_kinematics(rest, motion.rotations)
+    rotation = rest.object_matrix[:3, :3] / np.linalg.norm(rest.object_matrix[:3, :3], axis=0)
+    return np.asarray(posed["Foot.L"][:, :, 1] @ rotation.T)
+
+
+@pytest.mark.parametrize("object_matrix", [np.eye(4), MIXAMO_LIKE], ids=["identity", "mixamo-like"])
+def test_planted_feet_stay_flat_and_follow_the_shin_in_the_air(object_matrix: np.ndarray) -> None:
+    joints, _ = walking_leg(noise=0.0)
+    _, contacts = lock_feet(joints, 30.0)
+    planted = planted_weights(joints, 30.0, contacts)
+    weight = planted["L"]
+    assert np.array_equal(weight == 1.0, contacts["L"]) and weight[(weight > 0) & (weight < 1)].size > 0
+    rest = generated_rig(object_matrix)
+    riding = foot_axes(rest, None, joints)
+    flat = foot_axes(rest, planted, joints)
+    pitch = lambda axis: np.degrees(np.arcsin(np.clip(axis[:, 2], -1, 1)))  # noqa: E731
+    down = weight == 1.0
+    # riding on the shin, the planted foot rocks with it (measured 17–37° toes down through a stance here);
+    # kept flat it stays at its rest pitch (the generated foot is level) and points where the riding foot
+    # points
+    assert np.ptp(pitch(riding[down])) > 15 and np.abs(pitch(riding[down])).max() > 30
+    assert np.abs(pitch(flat[down])).max() < 1e-6
+    heading = lambda axis: np.arctan2(axis[:, 1], axis[:, 0])  # noqa: E731
+    assert np.abs(np.angle(np.exp(1j * (heading(flat[down]) - heading(riding[down]))))).max() < 1e-6
+    # in the air (more than the easing away from a contact) nothing changes
+    air = weight == 0.0
+    assert air.sum() > 40 and np.allclose(flat[air], riding[air], atol=1e-9)
+    # without foot bones mapped, or with the feet left to the shins, the solve is as before
+    assert np.allclose(foot_axes(rest, {}, joints), riding)
+
+
+def test_contact_weights_ease_in_and_out() -> None:
+    mask = np.zeros(14, bool)
+    mask[5:8] = True
+    expected = [0, 0, 0.25, 0.5, 0.75, 1, 1, 1, 0.75, 0.5, 0.25, 0, 0, 0]
+    assert np.allclose(contact_weights(mask, 3), expected)

@@ -1,4 +1,5 @@
-"""One person's joints before solving: smoothing, standing on the floor, foot locking (pure numpy)."""
+"""One person's joints before solving: smoothing, standing on the floor, foot locking, which frames keep
+the feet flat (pure numpy)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ import numpy as np
 
 from .bones import LANKLE, RANKLE
 from .contacts import ContactOptions, lock_feet
+from .feet import ANKLE_HEIGHT_M, planted_weights
 from .filters import gaussian_smooth, strength_to_sigma
 from .rotations import Array
 
-# The ankle joint's height over the floor when the foot is flat (the server's placement uses the same).
-ANKLE_HEIGHT_M = 0.08
 # Smoothing strength: 0 is off, 1 a Gaussian of 0.1 s.
 SMOOTHING_RANGE = (0.0, 1.0)
 
@@ -22,6 +22,7 @@ class MotionOptions:
     root_motion: bool = True  # keep the walk across the room; False: in place
     put_on_floor: bool = True  # lowest planted ankles at ankle height over z = 0 (people and camera move)
     foot_locking: bool = True
+    flat_feet: bool = True  # planted feet kept flat on the floor (feet.py); False: feet follow the shins
     smoothing: float = 0.3  # within SMOOTHING_RANGE
 
     def __post_init__(self) -> None:
@@ -35,6 +36,7 @@ class MotionOptions:
 class PreparedMotion:
     joints: Array  # [F, 17, 3] world, metres
     contacts: dict[str, Array]  # "L"/"R" → [F] booleans (empty without foot locking)
+    planted: dict[str, Array] | None = None  # "L"/"R" → [F] 0–1, how flat each foot is kept (None: off)
 
 
 def floor_offset(people: list[Array]) -> float:
@@ -59,4 +61,5 @@ def prepare(
     contacts: dict[str, Array] = {}
     if options.foot_locking and len(joints) >= 3:
         joints, contacts = lock_feet(joints, fps, ContactOptions())
-    return PreparedMotion(joints, contacts)
+    planted = planted_weights(joints, fps, contacts or None) if options.flat_feet else None
+    return PreparedMotion(joints, contacts, planted)

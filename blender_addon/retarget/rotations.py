@@ -143,6 +143,21 @@ def make_continuous(q: Any) -> Array:
     return out
 
 
+def slerp(a: Any, b: Any, t: Any) -> Array:
+    """Per-frame spherical interpolation from a to b ([F, 4] each) by t ([F], 0 → a, 1 → b), the short way."""
+    a, b = normalize(a), normalize(b)
+    t = np.asarray(t, np.float64)[..., None]
+    dot = np.sum(a * b, -1, keepdims=True)
+    b = np.where(dot < 0, -b, b)
+    dot = np.abs(dot)
+    angle = np.arccos(np.clip(dot, -1.0, 1.0))
+    sin = np.sin(angle)
+    near = sin < 1e-6  # (almost) the same rotation: a straight line is exact enough and avoids 0 / 0
+    wa = np.where(near, 1.0 - t, np.sin((1.0 - t) * angle) / np.where(near, 1.0, sin))
+    wb = np.where(near, t, np.sin(t * angle) / np.where(near, 1.0, sin))
+    return normalize(wa * a + wb * b)
+
+
 def angle_between(a: Any, b: Any) -> Array:
     """Angles (radians) between direction vectors."""
     a, b = normalize(a), normalize(b)

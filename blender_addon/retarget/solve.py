@@ -7,6 +7,8 @@ from its rest orientation to its posed one, in the armature's space:
 - the bone mapped to the spine/chest: a swing from where its parent would carry it to the observed
   direction, then a twist about that direction aligning the rig's shoulder line with the observed one;
 - other mapped bones: the swing only, so that they keep their parent's twist;
+- the feet, where mapped: flat on the floor while planted, turned only about the vertical, and following
+  the shin in the air (feet.py);
 - unmapped bones: their parent's delta (they ride along).
 Pose-bone local rotations then follow from rest matrices, which takes care of any rest pose, bone roll and
 parenting: L = R_b⁻¹ · D_parent⁻¹ · D_b · R_b (R: rest rotations in armature space), where D_parent is the
@@ -35,6 +37,7 @@ from .bones import (
     RSHOULDER,
     SPINE,
 )
+from .feet import ANKLE_HEIGHT_M, flat_foot_delta, flat_share
 from .rotations import Array
 
 
@@ -74,6 +77,16 @@ class RestPose:
 class SolveOptions:
     root_motion: bool = True  # False: the pelvis stays over its first position (in-place animation)
     leg_length: float | None = None  # the rig's hip-to-ankle length in world units; None: measured
+    # "L"/"R" → [F] 0–1: how much each mapped foot bone is kept flat on the floor (feet.py); None: the
+    # feet follow their shins throughout
+    planted: dict[str, Array] | None = None
+    # Standing the rig on the floor: the joints' planted ankles stand ANKLE_HEIGHT_M over z = 0 (after
+    # put_on_floor); the rig's should stand over it by its own ankle height over its soles (world units,
+    # armature.ankle_height_over_soles; None: ANKLE_HEIGHT_M at the rig's size), with its legs hanging
+    # from where its thighs start rather than from its pelvis bone. False: the pelvis bone on the pelvis
+    # joint, whatever that makes of the feet.
+    on_floor: bool = False
+    ankle_height: float | None = None
 
 
 @dataclass
@@ -107,6 +120,16 @@ def rig_leg_length(rest: RestPose, bone_map: dict[str, str]) -> float:
     return scale * float(np.linalg.norm(knee - thigh) + np.linalg.norm(ankle - knee))
 
 
+def _hip_drop(rest: RestPose, bone_map: dict[str, str]) -> float:
+    """How far (world units, along world z) the rig's thighs start below its pelvis bone's head at rest:
+    the solver puts that head on the pelvis joint, which lies level with the hip joints, so a rig whose
+    pelvis bone starts higher would stand with its feet this much too low."""
+    pelvis = rest.bone(bone_map["pelvis"]).head
+    thighs = 0.5 * (rest.bone(bone_map["thigh.L"]).head + rest.bone(bone_map["thigh.R"]).head)
+    world = rest.object_matrix[:3, :3] @ (pelvis - thighs)
+    return float(world[2])
+
+
 def solve(
     joints_world: Array, rest: RestPose, bone_map: dict[str, str], options: SolveOptions | None = None
 ) -> Motion:
@@ -123,6 +146,9 @@ def solve(
     if not options.root_motion:
         root[:, :2] = root[:1, :2]
     scaled = joints - joints[:, HIP : HIP + 1] + (scale * root)[:, None]
+    if options.on_floor:
+        ankle = options.ankle_height if options.ankle_height is not None else scale * ANKLE_HEIGHT_M
+        scaled[..., 2] += ankle - scale * ANKLE_HEIGHT_M + _hip_drop(rest, bone_map)
     to_armature = np.linalg.inv(rest.object_matrix)
     points = scaled @ to_armature[:3, :3].T + to_armature[:3, 3]  # [F, 17, 3] armature space
 
@@ -160,6 +186,26 @@ def solve(
             )
             delta = rot.multiply(twist, delta)
         deltas[bone.name] = delta
+
+    if options.planted is not None:
+        up = rot.normalize(to_armature[:3, :3] @ np.array([0.0, 0.0, 1.0]))
+        for side, knee, ankle in (("L", LKNEE, LANKLE), ("R", RKNEE, RANKLE)):
+            foot_name = bone_map.get(f"foot.{side}")
+            carrier = carriers.get(foot_name) if foot_name is not None else None
+            if foot_name is None or carrier is None or carrier not in deltas or side not in options.planted:
+                continue
+            ride = deltas[carrier]
+            flat = flat_foot_delta(
+                ride,
+                rot.normalize(rest.bone(foot_name).rotation, axis=0),
+                up,
+                deltas[bone_map["pelvis"]],
+            )
+            share = np.asarray(options.planted[side], np.float64) * flat_share(
+                points[:, ankle] - points[:, knee], up
+            )
+            deltas[foot_name] = rot.slerp(ride, flat, share)
+            parent_deltas[foot_name] = ride
 
     rotations: dict[str, Array] = {}  # mapped bones only: the others keep an identity pose and ride along
     for name, delta in deltas.items():
