@@ -299,7 +299,9 @@ def test_foot_locking_keeps_a_planted_foot_still() -> None:
 def shoes(rig: Any) -> Any:
     """A mesh the rig deforms: a box round each foot bone, soles at z = 0 (the ankles stand 9 cm over them),
     each box weighted to its foot."""
-    vertices, faces, groups = [], [], []
+    vertices: list[tuple[float, float, float]] = []
+    faces: list[tuple[int, ...]] = []
+    groups: list[tuple[str, list[int]]] = []
     for side, x in (("Left", 0.09), ("Right", -0.09)):
         base = len(vertices)
         for dx in (-0.05, 0.05):
