@@ -215,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         help="lift the tracked 2D as detected (without putting swapped legs back and filling jumps)",
     )
     parser.add_argument(
+        "--no-occlusion",
+        action="store_true",
+        help="leave a track's open ends where someone hides the person (detect/occlusion.py) as they are",
+    )
+    parser.add_argument(
         "--blender",
         action="store_true",
         help="also key the add-on's armatures in Blender (bpy) and read them back",
@@ -232,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     config = PipelineConfig(checkpoint=args.checkpoint) if args.checkpoint else PipelineConfig()
     if args.no_cleanup:
         config = replace(config, cleanup=None)
+    if args.no_occlusion:
+        config = replace(config, occlusion=None)
     pipeline = Pipeline(config)
     rows = []
     columns = (

@@ -26,6 +26,7 @@ from finepose_core.checkpoint import CheckpointError
 from finepose_core.detect.appearance import appearance
 from finepose_core.detect.cleanup import CleanupConfig, clean_track, with_legs_swapped
 from finepose_core.detect.landmarker import PoseLandmarker
+from finepose_core.detect.occlusion import OcclusionConfig, carried_through_occlusion
 from finepose_core.detect.second_look import SecondLook
 from finepose_core.detect.tracking import TrackerConfig, TrackResult, track_people
 from finepose_core.detect.video import VideoError, VideoInfo, iter_frames, probe
@@ -101,6 +102,8 @@ class PipelineConfig:
     text_encoder: str | None = None
     # the tracked 2D cleaned over time before lifting (swapped legs, jumps); None: lifted as detected
     cleanup: CleanupConfig | None = field(default_factory=CleanupConfig)
+    # a track's open ends carried on where someone hides the person (detect/occlusion.py); None: not
+    occlusion: OcclusionConfig | None = field(default_factory=OcclusionConfig)
 
 
 def intrinsics(width: int, height: int, options: JobOptions) -> tuple[NDArray[np.float64], str]:
@@ -256,6 +259,8 @@ class Pipeline:
         tracks, small = drop_small(tracks, info.height)
         if self.config.cleanup is not None:
             tracks = [clean_track(track, self.config.cleanup) for track in tracks]
+        if self.config.occlusion is not None:
+            tracks = carried_through_occlusion(tracks, len(detections) - 1, fps, self.config.occlusion)
         if small:
             warnings.append(
                 f"{len(small)} tracks smaller than {MIN_PERSON_HEIGHT:.0%} of the image height were left out "
