@@ -21,7 +21,7 @@ runs/val_rendered` scores the whole pipeline on video that no choice has seen:
 from NSF EIA-0196217." The body: MakeHuman / MPFB2 assets, CC0 1.0.
 
 Usage: .venv/bin/python scripts/render_validation_clips.py [--out runs/val_rendered] [--frames 120]
-       [--samples 6] [--trials 02_09 06_01 ...] [--seed 7] [--threads N]
+       [--samples 6] [--trials 02_09 06_01 ...] [--only 06_01 ...] [--seed 7] [--threads N]
 """
 
 from __future__ import annotations
@@ -434,6 +434,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=6)
     parser.add_argument("--trials", nargs="+", default=list(DEFAULT_TRIALS))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        help="render only these of --trials (each keeps the shot it gets among all of them)",
+    )
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for Cycles (default: all)")
     args = parser.parse_args(argv)
     if not MAKEHUMAN.is_dir():
@@ -464,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
             distance_m=float(rng.uniform(4.0, 5.5)),
             palette=index,
         )
+        if args.only is not None and trial not in args.only:
+            continue  # its shot was drawn all the same, so that the others' shots do not change
         summary.append(render_clip(sequence, shot, args.frames, args.samples, args.out, args.threads))
         print(json.dumps(summary[-1]))
     (args.out / "clips.json").write_text(json.dumps(summary, indent=1) + "\n")
