@@ -21,8 +21,8 @@ from blender_addon.retarget.bones import (
     load_custom_map,
     resolve,
 )
-from blender_addon.retarget.contacts import detect_contacts, lock_feet, runs, two_bone_ik
-from blender_addon.retarget.feet import contact_weights, planted_weights
+from blender_addon.retarget.contacts import detect_contacts, eased_contacts, lock_feet, runs, two_bone_ik
+from blender_addon.retarget.feet import planted_weights
 from blender_addon.retarget.filters import gaussian_smooth, strength_to_sigma
 from blender_addon.retarget.generated import bone_matrix, median_lengths, rest_joints, skeleton_bones
 from blender_addon.retarget.solve import RestBone, RestPose, SolveOptions, solve
@@ -310,4 +310,6 @@ def test_contact_weights_ease_in_and_out() -> None:
     mask = np.zeros(14, bool)
     mask[5:8] = True
     expected = [0, 0, 0.25, 0.5, 0.75, 1, 1, 1, 0.75, 0.5, 0.25, 0, 0, 0]
-    assert np.allclose(contact_weights(mask, 3), expected)
+    weight, owner = eased_contacts(mask, 3)
+    assert np.allclose(weight, expected)
+    assert np.array_equal(owner, np.where(weight > 0, 0, -1))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .bones import LANKLE, LHIP, LKNEE, RANKLE, RHIP, RKNEE
 from .filters import gaussian_smooth
@@ -65,6 +66,24 @@ def two_bone_ik(hip: Array, target: Array, pole: Array, thigh: float, shin: floa
     return knee, hip + d * u
 
 
+def eased_contacts(mask: Array, blend_frames: int) -> tuple[Array, NDArray[np.int64]]:
+    """Per frame [F]: how much a contact holds it (1 during each contact, fading linearly over
+    `blend_frames` before and after it), and which contact (its index among `runs(mask)`, −1: none); where
+    two fades meet, the stronger one holds the frame."""
+    weight = np.zeros(len(mask))
+    owner = np.full(len(mask), -1, dtype=np.int64)
+    for index, (start, end) in enumerate(runs(mask)):
+        weight[start:end] = 1.0
+        owner[start:end] = index
+        for k in range(1, blend_frames + 1):
+            fade = 1.0 - k / (blend_frames + 1)
+            for frame in (start - k, end - 1 + k):
+                if 0 <= frame < len(mask) and fade > weight[frame]:
+                    weight[frame] = fade
+                    owner[frame] = index
+    return weight, owner
+
+
 def lock_feet(
     joints: Array, fps: float, options: ContactOptions | None = None
 ) -> tuple[Array, dict[str, Array]]:
@@ -78,18 +97,9 @@ def lock_feet(
         if not mask.any():
             continue
         target = out[:, ankle].copy()
-        weight = np.zeros(len(out))
-        for start, end in runs(mask):
-            pinned = out[start:end, ankle].mean(axis=0)
-            target[start:end] = pinned
-            weight[start:end] = 1.0
-            # ease in before and out after: the pin's pull fades linearly over blend_frames
-            for k in range(1, options.blend_frames + 1):
-                fade = 1.0 - k / (options.blend_frames + 1)
-                for frame in (start - k, end - 1 + k):
-                    if 0 <= frame < len(out) and fade > weight[frame]:
-                        weight[frame] = fade
-                        target[frame] = pinned
+        weight, owner = eased_contacts(mask, options.blend_frames)
+        for index, (start, end) in enumerate(runs(mask)):
+            target[owner == index] = out[start:end, ankle].mean(axis=0)  # the pin of each contact
         goal = out[:, ankle] + weight[:, None] * (target - out[:, ankle])
         thigh = float(np.median(np.linalg.norm(out[:, knee] - out[:, hip], axis=-1)))
         shin = float(np.median(np.linalg.norm(out[:, ankle] - out[:, knee], axis=-1)))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import rotations as rot
-from .contacts import LEGS, ContactOptions, detect_contacts, runs
+from .contacts import LEGS, ContactOptions, detect_contacts, eased_contacts
 from .rotations import Array
 
 # The ankle joint's height over the floor when the foot is flat (the server's placement uses the same).
@@ -22,19 +22,6 @@ ANKLE_HEIGHT_M = 0.08
 # shin on the floor and the instep down, where a flat foot would stick out forward.
 FLAT_UP_TO_DEG = 45.0
 FLAT_FADE_DEG = 15.0  # … fading out over this many degrees beyond
-
-
-def contact_weights(mask: Array, blend_frames: int) -> Array:
-    """[F] in 0–1: 1 during each contact, fading linearly over `blend_frames` before and after it."""
-    weight = np.zeros(len(mask))
-    for start, end in runs(mask):
-        weight[start:end] = 1.0
-        for k in range(1, blend_frames + 1):
-            fade = 1.0 - k / (blend_frames + 1)
-            for frame in (start - k, end - 1 + k):
-                if 0 <= frame < len(weight):
-                    weight[frame] = max(weight[frame], fade)
-    return weight
 
 
 def planted_weights(
@@ -51,7 +38,7 @@ def planted_weights(
             mask = detect_contacts(joints[:, ankle], fps, options)
         else:
             mask = np.zeros(len(joints), bool)
-        out[side] = contact_weights(mask, options.blend_frames)
+        out[side] = eased_contacts(mask, options.blend_frames)[0]
     return out
 
 
