@@ -198,7 +198,7 @@ def render_scene(
         options = MotionOptions(root_motion=True, put_on_floor=False, foot_locking=False, smoothing=0.0)
         prepared = prepare(joints[:frames], FPS, options, 0.0)
         # planted feet flat on the floor, as the add-on keys them (riding on the shins, a toe or heel
-        # would dip below the sole and set the body's lowest point, standing the ankles some 5 cm too high)
+        # would dip below the sole and set the body's lowest point, standing the ankles too high)
         motion = solve(
             prepared.joints, rest, bone_map, SolveOptions(root_motion=True, planted=prepared.planted)
         )

@@ -371,7 +371,7 @@ def render_clip(
     options = MotionOptions(root_motion=True, put_on_floor=False, foot_locking=False, smoothing=0.0)
     prepared = prepare(joints, FPS, options, 0.0)
     # planted feet flat on the floor, as the add-on keys them (riding on the shins, a toe or heel would dip
-    # below the sole and set the body's lowest point, standing the ankles some 5 cm too high)
+    # below the sole and set the body's lowest point, standing the ankles too high)
     motion = solve(prepared.joints, rest, bone_map, SolveOptions(root_motion=True, planted=prepared.planted))
     write_motion(rig_object, motion, np.arange(frames, dtype=np.float64) + 1.0, "validation")
     # feet on the ground: the body's lowest point touches z = 0 in a typical frame (10th percentile), as the

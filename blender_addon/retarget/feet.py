@@ -1,8 +1,8 @@
 """Feet flat on the floor while they stand on it (pure numpy).
 
 The Human3.6M joints end at the ankles, so nothing says how a foot is pitched. A foot bone that simply
-follows its shin tips with it: through a stance the shin swings from leaning back to leaning forward by
-40–60°, and a rigid foot would dig its toes, then its heel, into the floor. While a foot is planted it is
+follows its shin tips with it: through a stance the shin swings from leaning back to leaning forward,
+and a rigid foot would dig its toes, then its heel, into the floor. While a foot is planted it is
 therefore kept as it is at rest (a rig's rest pose stands on flat feet), turned only about the vertical to
 point where the leg points; in the air it follows the shin again, which gives the toes-down push-off and
 the heel-first landing of a step. The change is eased over the same frames as the foot locking's.
