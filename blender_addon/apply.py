@@ -93,7 +93,11 @@ def apply_result(context: bpy.types.Context, result: LiftResult, options: ApplyO
     summary = ApplySummary([], None, (result.first_frame + 1, result.last_frame + 1), list(result.warnings))
     # one vertical shift for everyone and the camera: each person's feet land on the floor as well as the
     # placement allows, and the armatures still overlay the footage through the camera
-    z_offset = floor_offset([p.joints_world for p in result.people]) if options.motion.put_on_floor else 0.0
+    z_offset = (
+        floor_offset([p.joints_world for p in result.people], [p.foot_contacts for p in result.people])
+        if options.motion.put_on_floor
+        else 0.0
+    )
     scene = context.scene
     assert scene is not None
     if options.set_scene:

@@ -29,7 +29,7 @@ from blender_addon.retarget.bones import (  # noqa: E402
 from blender_addon.retarget.contacts import runs, two_bone_ik  # noqa: E402
 from blender_addon.retarget.generated import rest_joints  # noqa: E402
 from blender_addon.retarget.prepare import MotionOptions  # noqa: E402
-from blender_addon.retarget.result_file import parse_result  # noqa: E402
+from blender_addon.retarget.result_file import ResultFileError, parse_result  # noqa: E402
 from blender_addon.rig_probe import probe_carriers  # noqa: E402
 from tests.conftest import REPO_ROOT  # noqa: E402
 from tests.test_retarget import LENGTHS, MIXAMO_LIKE, posed_joints  # noqa: E402
@@ -294,6 +294,40 @@ def test_foot_locking_keeps_a_planted_foot_still() -> None:
         )
     # measured per contact: 9–18 mm of drift without locking, 0.0 mm with it
     assert drift[False] > 0.008 and drift[True] < 0.001, drift
+
+
+def test_the_floor_comes_from_the_results_planted_feet() -> None:
+    """The result's floor sits 5 cm off and for 15 frames the lifted body sinks 5 cm more (as a lifter's
+    depth noise or a crouch would): "Put on Floor" brings the planted ankles to ankle height from the
+    result's foot contacts; from the lowest ankles alone, the sunken frames leave everyone floating."""
+    fps, frames = 25.0, 150
+    joints = walking_body(frames, fps, noise=0.004)
+    joints[..., 2] -= 0.05
+    sunk = np.zeros(frames, bool)
+    sunk[60:75] = True
+    joints[sunk, :, 2] -= 0.05
+    t = np.arange(frames) / fps
+    contacts = np.stack([(t + phase) % 1.0 < 0.5 for phase in (0.5, 0.0)], -1)  # right, left
+    heights = {}
+    for given in (False, True):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        document = result_document([joints])
+        if given:
+            document["people"][0]["foot_contacts"] = contacts.tolist()
+        result = parse_result(document)
+        options = ApplyOptions(motion=MotionOptions(smoothing=0.0, put_on_floor=True), make_camera=False)
+        apply_result(bpy.context, result, options)
+        posed = evaluated_bones(bpy.data.objects["Person.0"], list(range(1, frames + 1)))
+        ankles = np.stack(
+            [posed["Shin.R"][:, 1, 2], posed["Shin.L"][:, 1, 2]], -1
+        )  # a shin's tail: its ankle
+        heights[given] = float(np.median(ankles[contacts & ~sunk[:, None]]))
+    assert abs(heights[True] - 0.08) < 0.005, heights
+    assert heights[False] > 0.11, heights
+    bad = result_document([joints])
+    bad["people"][0]["foot_contacts"] = contacts[:10].tolist()
+    with pytest.raises(ResultFileError, match=r"foot_contacts has shape \(10, 2\), expected \(150, 2\)"):
+        parse_result(bad)
 
 
 def shoes(rig: Any) -> Any:

@@ -39,9 +39,28 @@ class PreparedMotion:
     planted: dict[str, Array] | None = None  # "L"/"R" → [F] 0–1, how flat each foot is kept (None: off)
 
 
-def floor_offset(people: list[Array]) -> float:
+# Fewer planted ankle-frames than this in a whole result, and the floor is judged from the lowest ankles.
+MIN_PLANTED_SAMPLES = 10
+
+
+def floor_offset(people: list[Array], contacts: list[Array | None] | None = None) -> float:
     """The height to add to everyone (and to the camera, so that the overlay on the video still holds) for
-    the lowest planted ankles to sit at ankle height over z = 0."""
+    the planted ankles to sit at ankle height over z = 0.
+
+    `contacts`, per person, [F, 2] booleans (right, left ankle planted) as the result's placement found
+    them: where there are enough, their median height is the level that goes to ankle height. The lowest
+    ankles are the fallback, and a poor one where a lifted ankle dips under its planted level now and then
+    (a crouch, a noisy frame): the 5th percentile then sits under the stance and everyone floats."""
+    planted: list[Array] = []
+    for k, joints in enumerate(people):
+        mask = contacts[k] if contacts is not None and k < len(contacts) else None
+        if mask is None or len(joints) == 0 or np.shape(mask) != (len(joints), 2):
+            continue
+        heights = joints[:, [RANKLE, LANKLE], 2]
+        planted.append(heights[np.asarray(mask, dtype=bool)])
+    samples = np.concatenate(planted) if planted else np.zeros(0)
+    if len(samples) >= MIN_PLANTED_SAMPLES:
+        return ANKLE_HEIGHT_M - float(np.median(samples))
     lowest = [np.minimum(joints[:, LANKLE, 2], joints[:, RANKLE, 2]) for joints in people if len(joints)]
     if not lowest:
         return 0.0

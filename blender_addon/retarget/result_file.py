@@ -30,6 +30,8 @@ class PersonTrack:
     # "user", "auto" (described from the image) or "none"
     part_texts: dict[str, str] = field(default_factory=dict)
     part_sources: dict[str, str] = field(default_factory=dict)
+    # [F, 2] whether the right and left ankle is planted, as the placement held them (None: not looked for)
+    foot_contacts: Array | None = None
 
     @property
     def length(self) -> int:
@@ -75,6 +77,18 @@ def _array(value: Any, shape: tuple[int, ...], where: str) -> Array:
     return out
 
 
+def _contacts(value: Any, count: int, where: str) -> Array | None:
+    if value is None:
+        return None
+    try:
+        out = np.asarray(value, dtype=bool)
+    except (TypeError, ValueError):
+        raise ResultFileError(f"{where} is not an array of booleans") from None
+    if out.shape != (count, 2):
+        raise ResultFileError(f"{where} has shape {out.shape}, expected {(count, 2)}")
+    return out
+
+
 PARTS = ("head", "body", "arms", "legs")
 
 
@@ -115,6 +129,9 @@ def parse_result(document: Any) -> LiftResult:
                     _array(person["joints3d_camera"], (count, 17, 3), f"people[{index}].joints3d_camera"),
                     part_texts=_part_words(person.get("prompts", {})),
                     part_sources={str(k): str(v) for k, v in dict(person.get("prompt_sources", {})).items()},
+                    foot_contacts=_contacts(
+                        person.get("foot_contacts"), count, f"people[{index}].foot_contacts"
+                    ),
                 )
             )
         return LiftResult(
