@@ -197,6 +197,12 @@ class Pipeline:
             raise PipelineError(f"cannot load the model: {error}") from None
         self.checkpoint_path = path
 
+    def warm_up(self) -> None:
+        """Load what the first job would otherwise wait for: the text encoder, where the checkpoint reads
+        described part words (each job's descriptions are new texts to encode)."""
+        if self.lifter.reads_descriptions and not self.lifter.cache.load_encoder():
+            log.warning("no text encoder: described part words cannot be used, parts stay bare")
+
     def describe(self) -> dict[str, Any]:
         """The loaded model and what a job can ask of it, for clients (the server's /v1/model)."""
         lifter = self.lifter
@@ -372,7 +378,12 @@ class Pipeline:
         ]
         # the parts the user left without words are described from MediaPipe's own 3D, window by window,
         # for checkpoints trained to read such words
-        describe = options.part_texts == "auto" and self.lifter.reads_descriptions
+        # (without a text encoder, new words cannot be encoded: the parts stay bare rather than fail the job)
+        describe = (
+            options.part_texts == "auto"
+            and self.lifter.reads_descriptions
+            and self.lifter.cache.load_encoder()
+        )
         people = [
             PersonInput(
                 track.keypoints2d[run],

@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config.work_directory.mkdir(parents=True, exist_ok=True)
         pipeline = Pipeline(PipelineConfig(checkpoint=config.checkpoint, device=config.device))
+        pipeline.warm_up()
     except (PipelineError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

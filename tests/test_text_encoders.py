@@ -114,6 +114,29 @@ def test_unknown_prompt_without_encoder_lists_the_known_texts() -> None:
         cache.features(["dance"])
 
 
+def test_the_encoder_can_be_loaded_ahead_of_the_first_unknown_text() -> None:
+    loads: list[CountingEncoder] = []
+
+    def loader() -> CountingEncoder:
+        loads.append(CountingEncoder())
+        return loads[-1]
+
+    cache = TextFeatureCache("counting:1", 6, {"walk": torch.zeros(PROMPT_TOKENS, 6)}, loader=loader)
+    cache.features(["walk"])
+    assert not loads  # known texts never load it
+    assert cache.load_encoder() and len(loads) == 1
+    cache.features(["left arm raised above the head"])
+    assert len(loads) == 1 and loads[0].texts[0] == "left arm raised above the head"
+
+    def broken() -> CountingEncoder:
+        raise TextEncoderError("MiniLM's files are missing; run make setup")
+
+    bare = TextFeatureCache("counting:1", 6, {"walk": torch.zeros(PROMPT_TOKENS, 6)}, loader=broken)
+    assert not bare.load_encoder()  # told, not raised: the caller leaves the parts bare
+    with pytest.raises(UnknownPromptError):
+        bare.features(["dance"])
+
+
 def test_cache_refuses_an_encoder_of_another_model() -> None:
     with pytest.raises(TextEncoderError, match="not interchangeable"):
         TextFeatureCache("minilm:other", 6, encoder=CountingEncoder())

@@ -327,17 +327,23 @@ class TextFeatureCache:
     def known_texts(self) -> list[str]:
         return sorted(self._features)
 
+    def load_encoder(self) -> bool:
+        """Load the text encoder now rather than on the first unknown text (a server does it before its
+        first job); whether one is available."""
+        if self.encoder is None and self._loader is not None:
+            loader, self._loader = self._loader, None
+            try:
+                self._attach(loader())
+            except TextEncoderError as error:
+                log.warning("text encoder unavailable: %s", error)
+        return self.encoder is not None
+
     def features(self, texts: Iterable[str]) -> Tensor:
         """[n, tokens, width] for the texts, encoding the unknown ones in one batch."""
         texts = list(texts)
         missing = sorted({text for text in texts if text not in self._features})
         if missing:
-            if self.encoder is None and self._loader is not None:
-                loader, self._loader = self._loader, None
-                try:
-                    self._attach(loader())
-                except TextEncoderError as error:
-                    log.warning("text encoder unavailable: %s", error)
+            self.load_encoder()
             if self.encoder is None:
                 known = ", ".join(repr(text) for text in self.known_texts)
                 raise UnknownPromptError(
