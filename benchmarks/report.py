@@ -59,7 +59,7 @@ def throughput(report: Any) -> list[str]:
 
 def end_to_end(report: Any) -> list[str]:
     lines = [
-        f"Clip: {report['clip']}; model loading (once per server) {report['model_load_s']} s.",
+        f"Clip: {report['clip']}; model and text encoder loading (once per server) {report['model_load_s']} s.",
         "",
         "| preset | detect (s) | track | lift | place | total | × real time | people |",
         "|---|---|---|---|---|---|---|---|",
