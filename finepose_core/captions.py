@@ -473,6 +473,16 @@ def describe(
 
 # A window is described only when the person's 3D is known in enough of its frames.
 DESCRIBED_SHARE_FROM: Final = 0.5
+# ... and a part only where the 2D detector saw the joints that carry its words (the wrists and elbows
+# for the arms, say) with this mean confidence over the window: a hidden limb's 3D is the detector's
+# guess, and words about a guess tell the lifter nothing the image holds.
+EVIDENCE_CONFIDENCE: Final = 0.5
+EVIDENCE_JOINTS: Final = {
+    "head": (J["Neck/Nose"], J["Head"]),
+    "body": (J["LHip"], J["RHip"], J["LShoulder"], J["RShoulder"]),
+    "arms": (J["LElbow"], J["LWrist"], J["RElbow"], J["RWrist"]),
+    "legs": (J["LKnee"], J["LAnkle"], J["RKnee"], J["RAnkle"]),
+}
 
 
 def with_described_parts(
@@ -480,10 +490,12 @@ def with_described_parts(
     joints3d: NDArray[np.floating[Any]] | None,
     fps: float,
     up: NDArray[np.floating[Any]] | None = None,
+    confidence: NDArray[np.floating[Any]] | None = None,
 ) -> tuple[Prompts, dict[str, str]]:
     """`prompts` with the parts the user left without words described from `joints3d` [F, 17, 3] (NaN
-    where unknown), and where each part's words came from: "user", "auto" or "none". A part keeps its
-    strength whatever its words' source."""
+    where unknown), and where each part's words came from: "user", "auto" or "none". With the 2D
+    detector's `confidence` [F, 17], a part whose joints it hardly saw stays without words. A part keeps
+    its strength whatever its words' source."""
     sources = {p: "user" if prompts.part(p).description.strip() else "none" for p in PART_KEYS}
     if joints3d is None or prompts.off:
         return prompts, sources
@@ -495,6 +507,10 @@ def with_described_parts(
     parts = dict(prompts.parts)
     for part in PART_KEYS:
         text = words.part(part).description
+        if confidence is not None:
+            evidence = np.nan_to_num(np.asarray(confidence, np.float64)[:, list(EVIDENCE_JOINTS[part])])
+            if float(evidence.mean()) < EVIDENCE_CONFIDENCE:
+                continue
         if sources[part] == "none" and text:
             parts[part] = PartPrompt(text, prompts.part(part).strength)
             sources[part] = "auto"

@@ -310,9 +310,14 @@ class Lifter:
                 rotations.append(person_rotations(cut, K))
             owners.extend([index] * plan.count)
             references = None if person.describe_from is None else plan.cut(np.asarray(person.describe_from))
+            seen = None
+            if references is not None and person.confidence is not None:
+                seen = plan.cut(np.asarray(person.confidence, np.float64))
             for w in range(plan.count):
                 reference = None if references is None else references[w]
-                prompt, sources = with_described_parts(person.prompts, reference, fps, person.up)
+                prompt, sources = with_described_parts(
+                    person.prompts, reference, fps, person.up, None if seen is None else seen[w]
+                )
                 window_prompts.append(prompt)
                 window_sources.append(sources)
         speeds = [

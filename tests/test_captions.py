@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from finepose_core.captions import caption, describe, measure, speed_class
+from finepose_core.captions import caption, describe, measure, speed_class, with_described_parts
+from finepose_core.model.prompts import PartPrompt, Prompts
 from finepose_core.skeleton import H36M_INDEX as J
 
 UP = np.array([0.0, 0.0, 1.0])  # world: z up; the person faces +y, their right is +x
@@ -84,6 +85,20 @@ def test_t_pose() -> None:
         assert f"{side} arm out to the side" in text["arms"] and f"{side} elbow straight" in text["arms"]
         assert f"{side} knee straight" in text["legs"]
     assert text["body"] == "upright torso" and text["head"] == ""
+
+
+def test_parts_the_detector_hardly_saw_get_no_words() -> None:
+    joints = clip(OVERHEAD)
+    seen = np.full((len(joints), 17), 0.9)
+    user = Prompts(parts={"body": PartPrompt("leaning forward")})
+    prompts, sources = with_described_parts(user, joints, 30.0, UP, seen)
+    assert sources == {"head": "none", "body": "user", "arms": "auto", "legs": "auto"}
+    assert "raised above the head" in prompts.part("arms").description
+    assert prompts.part("body").description == "leaning forward"  # the user's words stay
+    seen[:, [J["LWrist"], J["RWrist"], J["LElbow"], J["RElbow"]]] = 0.2  # arms behind a desk, say
+    prompts, sources = with_described_parts(user, joints, 30.0, UP, seen)
+    assert sources["arms"] == "none" and prompts.part("arms").description == ""
+    assert sources["legs"] == "auto"
 
 
 def test_arms_overhead() -> None:
