@@ -504,13 +504,12 @@ def with_described_parts(
     if seen.sum() < max(2, DESCRIBED_SHARE_FROM * len(joints)):
         return prompts, sources
     words = describe(joints[seen], fps, up)
+    seen = None if confidence is None else np.nan_to_num(np.asarray(confidence, np.float64))
     parts = dict(prompts.parts)
     for part in PART_KEYS:
         text = words.part(part).description
-        if confidence is not None:
-            evidence = np.nan_to_num(np.asarray(confidence, np.float64)[:, list(EVIDENCE_JOINTS[part])])
-            if float(evidence.mean()) < EVIDENCE_CONFIDENCE:
-                continue
+        if seen is not None and float(seen[:, list(EVIDENCE_JOINTS[part])].mean()) < EVIDENCE_CONFIDENCE:
+            continue
         if sources[part] == "none" and text:
             parts[part] = PartPrompt(text, prompts.part(part).strength)
             sources[part] = "auto"

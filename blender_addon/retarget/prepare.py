@@ -51,13 +51,12 @@ def floor_offset(people: list[Array], contacts: list[Array | None] | None = None
     them: where there are enough, their median height is the level that goes to ankle height. The lowest
     ankles are the fallback, and a poor one where a lifted ankle dips under its planted level now and then
     (a crouch, a noisy frame): the 5th percentile then sits under the stance and everyone floats."""
-    planted: list[Array] = []
-    for k, joints in enumerate(people):
-        mask = contacts[k] if contacts is not None and k < len(contacts) else None
-        if mask is None or len(joints) == 0 or np.shape(mask) != (len(joints), 2):
-            continue
-        heights = joints[:, [RANKLE, LANKLE], 2]
-        planted.append(heights[np.asarray(mask, dtype=bool)])
+    masks = contacts if contacts is not None else [None] * len(people)
+    planted = [
+        joints[:, [RANKLE, LANKLE], 2][mask]
+        for joints, mask in zip(people, masks, strict=True)
+        if mask is not None
+    ]
     samples = np.concatenate(planted) if planted else np.zeros(0)
     if len(samples) >= MIN_PLANTED_SAMPLES:
         return ANKLE_HEIGHT_M - float(np.median(samples))
