@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -25,9 +25,9 @@ from finepose_core.assets import AssetError, default_checkpoint_path
 from finepose_core.checkpoint import CheckpointError
 from finepose_core.detect.appearance import appearance
 from finepose_core.detect.cleanup import CleanupConfig, clean_track, with_legs_swapped
-from finepose_core.detect.landmarker import PoseLandmarker
+from finepose_core.detect.landmarker import FrameLandmarks, PoseLandmarker
 from finepose_core.detect.occlusion import OcclusionConfig, carried_through_occlusion
-from finepose_core.detect.second_look import SecondLook
+from finepose_core.detect.second_look import FrameSource, SecondLook
 from finepose_core.detect.tracking import TrackerConfig, TrackResult, track_people
 from finepose_core.detect.video import VideoError, VideoInfo, iter_frames, probe
 from finepose_core.devices import DEFAULT_DEVICE
@@ -481,29 +481,45 @@ class Pipeline:
         second = (
             SecondLook(options.landmarker_config(), info.fps / options.step) if options.second_look else None
         )
+        found_per_frame: list[FrameLandmarks] = []
         with detector, second or nullcontext():
             for count, (index, frame) in enumerate(iter_frames(info.path, options.start, end, options.step)):
                 found = detector.detect(frame, timestamp_ms=round(1000 * index / info.fps))
                 if second is not None:
                     found = second.add(frame, found, options.max_people)
-                joints, confidence = mediapipe_to_h36m(found.pixels, found.visibility)
-                detections.append((joints.astype(np.float64), confidence.astype(np.float64)))
-                looks.append(appearance(frame, joints, confidence))
-                world, _ = mediapipe_to_h36m(found.world, found.visibility)
-                references.append(world.astype(np.float64))
+                found_per_frame.append(found)
+                looks.append(appearance(frame, *mediapipe_to_h36m(found.pixels, found.visibility)))
                 frame_indices.append(index)
                 if count % 10 == 0:
                     report("detect", min(1.0, (count + 1) / wanted))
                     self._check(is_cancelled)
+            if second is not None:
+                frames = _frame_source(info, options, frame_indices)
+                for position, frame in second.looked_back(
+                    found_per_frame, frames, info.fps / options.step, options.max_people
+                ):
+                    # the body found looking back is half behind someone: its colours are partly theirs,
+                    # so it gives the tracker no colour evidence
+                    there = found_per_frame[position]
+                    seen = appearance(frame, *mediapipe_to_h36m(there.pixels, there.visibility))
+                    seen[-1] = np.nan
+                    looks[position] = seen
+                    self._check(is_cancelled)
         report("detect", 1.0)
+        for found in found_per_frame:
+            joints, confidence = mediapipe_to_h36m(found.pixels, found.visibility)
+            detections.append((joints.astype(np.float64), confidence.astype(np.float64)))
+            world, _ = mediapipe_to_h36m(found.world, found.visibility)
+            references.append(world.astype(np.float64))
         if second is not None:
             counts = second.counts
             log.info(
-                "second look: %d frames, %d whole-frame scans, %d crops, %d people added",
+                "second look: %d frames, %d whole-frame scans, %d crops, %d people added, %d looking back",
                 counts.frames,
                 counts.scans,
                 counts.crops,
                 counts.added,
+                counts.back,
             )
         return Detections(detections, references, looks, frame_indices)
 
@@ -555,6 +571,21 @@ class Pipeline:
             part_texts=windows,
             foot_contacts=contacts,
         )
+
+
+def _frame_source(info: VideoInfo, options: JobOptions, frame_indices: list[int]) -> FrameSource:
+    """The job's decoded frames by position (the detections' order), decoded again on demand."""
+    positions = {index: position for position, index in enumerate(frame_indices)}
+
+    def frames(first: int, stop: int) -> Iterator[tuple[int, NDArray[np.uint8]]]:
+        if stop <= first:
+            return
+        last = frame_indices[stop - 1]
+        for index, frame in iter_frames(info.path, frame_indices[first], last + 1, options.step):
+            if index in positions:
+                yield positions[index], frame
+
+    return frames
 
 
 def lens_warning(camera: _Camera, lens: LensEstimate | None) -> str | None:

@@ -19,17 +19,26 @@ A person found this way is followed: the next frame that wants a second look fir
 that person just was, and asks the HOG detector (the costly part) only if someone is still missing or
 the periodic look for new people is due. A person whom the full-frame pass keeps missing thus costs one
 enlarged crop a frame, not a scan of the whole frame.
+
+Looking forward finds a person only once they step out from behind someone; the frames before, when they
+were beside or half behind that person, the full-frame pass answered with the more visible body.
+`looked_back` therefore walks back from each body that appears beside someone where nobody was in the
+frame before: in the frame before, around where it was, with everyone already found painted out, and so
+on back while the body is found at much the same place (a frame or two where it is not are passed
+over), for up to `back_seconds`.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
 
 from finepose_core.detect.landmarker import FrameLandmarks, LandmarkerConfig, PoseLandmarker
 
@@ -49,9 +58,20 @@ class SecondLookConfig:
     behind_margin: float = 0.5  # a found person's box, widened by this share, is searched for someone behind
     behind_every: int = 10  # frames: how often the surroundings of everyone found are searched regardless
     mask_width: float = 0.1  # limbs painted out this wide, as a share of the body's size (0: not painted)
+    back_seconds: float = 1.0  # how far back a person who appears beside someone is looked for
+    back_chunk: int = 8  # frames decoded at a time when looking back (memory)
+    new_body: float = 0.3  # box overlap (IoU) with the frame before under which a body has just appeared
+    same_place: float = 0.3  # … and over which a body found looking back is the same person
+    # looking back stops at a body within this share of its size of the one followed (the person is known
+    # there); stricter than `same_body`, since one person half behind another is nearly as close as that
+    known: float = 0.15
+    back_misses: int = 2  # frames in a row it may stay unfound looking back (the tracker bridges them)
+    beside: float = 0.1  # a body within this share of its size of another's box has appeared beside them
 
 
 Box = tuple[int, int, int, int]
+# decoded frames by position in the job's sequence: (first, stop) -> (position, RGB frame) in order
+FrameSource = Callable[[int, int], Iterable[tuple[int, NDArray[np.uint8]]]]
 
 
 @dataclass
@@ -62,6 +82,7 @@ class LookCounts:
     scans: int = 0  # of which the HOG detector scanned the whole frame
     crops: int = 0  # enlarged crops given to MediaPipe
     added: int = 0  # people added
+    back: int = 0  # people added looking back
 
 
 def _tiles(width: int, height: int, config: SecondLookConfig) -> list[tuple[int, int, int, int]]:
@@ -151,6 +172,46 @@ def _size(points: NDArray[np.float32]) -> float:
     return max(float(np.linalg.norm(np.ptp(points, axis=0))), 1.0)
 
 
+def _bounds(points: NDArray[np.float32]) -> tuple[float, float, float, float]:
+    low, high = points.min(axis=0), points.max(axis=0)
+    return float(low[0]), float(low[1]), float(high[0]), float(high[1])
+
+
+def _box_of(points: NDArray[np.float32]) -> Box:
+    """The body's box in whole pixels, rounded outwards."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    return int(low[0]), int(low[1]), int(np.ceil(high[0])), int(np.ceil(high[1]))
+
+
+def _appeared(before: NDArray[np.float32], now: NDArray[np.float32], overlap: float) -> list[int]:
+    """The bodies of `now` that no body of the frame `before` continues: the boxes of the two frames paired
+    one to one by overlap (a person coming out from behind another overlaps them, but the other is
+    paired with their own box), those left unpaired or paired under `overlap` (IoU)."""
+    if len(before) == 0:
+        return list(range(len(now)))
+    ious = np.array([[_iou(_bounds(a), _bounds(b)) for b in before] for a in now])
+    rows, cols = linear_sum_assignment(-ious)
+    kept = {int(r) for r, c in zip(rows, cols, strict=True) if ious[r, c] > overlap}
+    return [index for index in range(len(now)) if index not in kept]
+
+
+def _beside(body: NDArray[np.float32], bodies: NDArray[np.float32], share: float) -> bool:
+    """Whether the body's box, widened by `share` of its size, overlaps another body's box."""
+    x0, y0, x1, y1 = _bounds(body)
+    grow = share * max(x1 - x0, y1 - y0)
+    near = (x0 - grow, y0 - grow, x1 + grow, y1 + grow)
+    return any(_iou(near, _bounds(other)) > 0 for other in bodies if not np.array_equal(other, body))
+
+
+def _with_body(found: FrameLandmarks, body: tuple[NDArray[np.float32], ...]) -> FrameLandmarks:
+    pixels, visibility, world = body
+    return FrameLandmarks(
+        pixels=np.concatenate([found.pixels, pixels[None]]).astype(np.float32),
+        visibility=np.concatenate([found.visibility, visibility[None]]).astype(np.float32),
+        world=np.concatenate([found.world, world[None]]).astype(np.float32),
+    )
+
+
 class SecondLook:
     """Tiles of frames where people seem missing, through a MediaPipe landmarker in IMAGE mode."""
 
@@ -216,13 +277,12 @@ class SecondLook:
         """The last look's people's boxes, widened for their motion, that no body found now explains (a
         body found now on much the same box: a person behind another has their centre inside the other's
         box, so containment would not do)."""
-        known = [(p.min(axis=0), p.max(axis=0)) for p in found.pixels]
-        out = []
-        for x0, y0, x1, y1 in self._followed:
-            if any(_iou((x0, y0, x1, y1), (*low, *high)) > 0.5 for low, high in known):
-                continue
-            out.append(_widened((x0, y0, x1, y1), self.look.follow_margin, width, height))
-        return out
+        known = [_bounds(p) for p in found.pixels]
+        return [
+            _widened(box, self.look.follow_margin, width, height)
+            for box in self._followed
+            if not any(_iou(box, other) > 0.5 for other in known)
+        ]
 
     def _merged(
         self,
@@ -273,42 +333,100 @@ class SecondLook:
     ) -> None:
         """MediaPipe on each box, enlarged; new bodies join `merged` and their boxes `added`."""
         height, width = frame_rgb.shape[:2]
-        pixels, visibility, world = merged.pixels, merged.visibility, merged.world
-        for x0, y0, x1, y1 in boxes:
-            if min(x1 - x0, y1 - y0) < 16 or len(pixels) >= max_people:
-                continue
-            self.counts.crops += 1
-            tile = painted_out(
-                frame_rgb[y0:y1, x0:x1],
-                [q - np.array([x0, y0], np.float32) for q in pixels],
-                self.look.mask_width,
-            )
-            scale = max(1.0, 448 / max(tile.shape[:2]))  # enlarged: MediaPipe's detector sees it bigger
-            view = (
-                cv2.resize(tile, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-                if scale > 1
-                else tile
-            )
-            seen = self._landmarker.detect(np.ascontiguousarray(view, dtype=np.uint8))
-            for person in range(seen.count):
-                points = seen.pixels[person] / scale + np.array([x0, y0], np.float32)
-                if not self.look.regions and self._cut(
-                    points, seen.visibility[person], (x0, y0, x1, y1), (width, height)
-                ):
+        for box in boxes:
+            if len(merged.pixels) >= max_people:
+                return
+            for points, visibility, world in self._bodies_in(frame_rgb, box, merged.pixels):
+                if not self.look.regions and self._cut(points, visibility, box, (width, height)):
                     continue
-                size = _size(points)
-                if any(
-                    np.median(np.linalg.norm(points - other, axis=-1)) < self.look.same_body * size
-                    for other in pixels
-                ):
-                    continue
-                if len(pixels) >= max_people:
+                if len(merged.pixels) >= max_people:
                     break
-                pixels.append(points)
-                visibility.append(seen.visibility[person])
-                world.append(seen.world[person])
-                low, high = points.min(axis=0), points.max(axis=0)
-                added.append((int(low[0]), int(low[1]), int(np.ceil(high[0])), int(np.ceil(high[1]))))
+                merged.pixels.append(points)
+                merged.visibility.append(visibility)
+                merged.world.append(world)
+                added.append(_box_of(points))
+
+    def _bodies_in(
+        self, frame_rgb: NDArray[np.uint8], box: Box, known: list[NDArray[np.float32]]
+    ) -> Iterator[tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]]:
+        """(pixels, visibility, world) of the bodies MediaPipe finds in the box, enlarged, with the `known`
+        bodies painted out, that are none of them (and none found before in this box)."""
+        x0, y0, x1, y1 = box
+        if min(x1 - x0, y1 - y0) < 16:
+            return
+        self.counts.crops += 1
+        tile = painted_out(
+            frame_rgb[y0:y1, x0:x1],
+            [q - np.array([x0, y0], np.float32) for q in known],
+            self.look.mask_width,
+        )
+        scale = max(1.0, 448 / max(tile.shape[:2]))  # enlarged: MediaPipe's detector sees it bigger
+        view = (
+            cv2.resize(tile, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR) if scale > 1 else tile
+        )
+        seen = self._landmarker.detect(np.ascontiguousarray(view, dtype=np.uint8))
+        kept: list[NDArray[np.float32]] = []
+        for person in range(seen.count):
+            points = seen.pixels[person] / scale + np.array([x0, y0], np.float32)
+            size = _size(points)
+            if any(
+                np.median(np.linalg.norm(points - other, axis=-1)) < self.look.same_body * size
+                for other in [*known, *kept]
+            ):
+                continue
+            kept.append(points)
+            yield points, seen.visibility[person], seen.world[person]
+
+    def looked_back(
+        self, found: list[FrameLandmarks], frames: FrameSource, fps: float, max_people: int
+    ) -> Iterator[tuple[int, NDArray[np.uint8]]]:
+        """Walks back from each body that appears where nobody was in the frame before (see module),
+        adding what it finds to `found` in place; yields (position, frame) of each frame it added to."""
+        reach = max(0, round(self.look.back_seconds * fps))
+        starts = [
+            (position, found[position].pixels[new])
+            for position in range(1, len(found))
+            for new in _appeared(found[position - 1].pixels, found[position].pixels, self.look.new_body)
+            if _beside(found[position].pixels[new], found[position].pixels, self.look.beside)
+        ]
+        for position, body in starts:
+            box = _bounds(body)
+            size = _size(body)
+            misses = 0  # frames in a row where it was not found again
+            stop, first = position, max(0, position - reach)
+            while stop > first:
+                chunk = list(frames(max(first, stop - self.look.back_chunk), stop))
+                if not chunk:
+                    break
+                for at, frame in reversed(chunk):
+                    height, width = frame.shape[:2]
+                    there = found[at]
+                    if there.count >= max_people or any(
+                        np.median(np.linalg.norm(body - other, axis=-1)) < self.look.known * size
+                        for other in there.pixels
+                    ):  # nobody more to find, or the person is already known there
+                        stop = first
+                        break
+                    window = _widened(box, self.look.follow_margin, width, height)
+                    candidates = [
+                        (_iou(box, _bounds(points)), (points, visibility, world))
+                        for points, visibility, world in self._bodies_in(frame, window, list(there.pixels))
+                    ]
+                    overlap, best = max(candidates, key=lambda c: c[0], default=(0.0, None))
+                    if best is None or overlap <= self.look.same_place:
+                        misses += 1
+                        if misses > self.look.back_misses:
+                            stop = first
+                            break
+                        continue
+                    misses = 0
+                    found[at] = _with_body(there, best)
+                    self.counts.back += 1
+                    body = best[0]
+                    box, size = _bounds(body), _size(body)
+                    yield at, frame
+                else:
+                    stop = chunk[0][0]
 
     def _cut(
         self,
