@@ -10,7 +10,7 @@ import numpy as np
 
 from finepose_core.data.clip import load_clips
 from finepose_core.detect.landmarker import FrameLandmarks, PoseLandmarker
-from finepose_core.detect.second_look import SecondLook, SecondLookConfig, _tiles
+from finepose_core.detect.second_look import SecondLook, SecondLookConfig, _appeared, _beside, _tiles
 from finepose_core.detect.video import iter_frames
 from finepose_core.options import JobOptions
 from finepose_core.skeleton import mediapipe_to_h36m
@@ -42,6 +42,26 @@ def test_when_to_look_and_what_a_tile_cuts() -> None:
         box = (0, 0, 380, 300)  # the top-left tile of a 640 × 480 frame
         assert look._cut(points, visible, box, (640, 480))  # reaches the tile's bottom edge, inside the frame
         assert not look._cut(points - [0, 100], visible, box, (640, 480))
+
+
+def _body(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    """A stand-in body: 33 landmarks spread over the box (only its box matters here)."""
+    t = np.linspace(0.0, 1.0, 33)
+    return np.stack([x0 + (x1 - x0) * t, y0 + (y1 - y0) * t[::-1]], axis=-1).astype(np.float32)
+
+
+def test_which_bodies_just_appeared_and_which_stand_beside_someone() -> None:
+    front = _body(100, 100, 200, 400)
+    coming_out = _body(150, 100, 250, 400)  # overlaps the front body's box (IoU 0.33), but it is new
+    far = _body(500, 100, 560, 300)
+    none = np.zeros((0, 33, 2), np.float32)
+    assert _appeared(front[None], np.stack([front + 2, coming_out]), 0.3) == [1]
+    assert _appeared(np.stack([front, coming_out]), np.stack([front + 2, coming_out - 2]), 0.3) == []
+    assert _appeared(none, front[None], 0.3) == [0]
+    assert _appeared(front[None], none, 0.3) == []  # a frame with nobody: nothing appeared
+    assert _beside(coming_out, np.stack([front, coming_out]), 0.1)
+    assert not _beside(far, np.stack([front, far]), 0.1)
+    assert _beside(_body(205, 100, 305, 400), np.stack([front]), 0.1)  # 5 px from the front body's box
 
 
 def _shrunk_walk(clip_path: Path, fps: float, frames: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:

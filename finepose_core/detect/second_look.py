@@ -187,7 +187,7 @@ def _appeared(before: NDArray[np.float32], now: NDArray[np.float32], overlap: fl
     """The bodies of `now` that no body of the frame `before` continues: the boxes of the two frames paired
     one to one by overlap (a person coming out from behind another overlaps them, but the other is
     paired with their own box), those left unpaired or paired under `overlap` (IoU)."""
-    if len(before) == 0:
+    if len(before) == 0 or len(now) == 0:
         return list(range(len(now)))
     ious = np.array([[_iou(_bounds(a), _bounds(b)) for b in before] for a in now])
     rows, cols = linear_sum_assignment(-ious)
