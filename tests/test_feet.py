@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from finepose_core.geometry.camera import intrinsics_from_fov, project
-from finepose_core.geometry.feet import ANKLES, find_contacts, plant_feet
+from finepose_core.geometry.feet import ANKLES, FeetConfig, find_contacts, mask_runs, plant_feet
 from tests.test_placement_result import FPS, _camera, _walker
 
 FRAMES = 150
@@ -70,3 +70,55 @@ def test_planted_feet_stay_put_on_the_floor() -> None:
 def test_nothing_moves_without_contacts() -> None:
     _, lifted, _, _ = _lifted_walk()
     np.testing.assert_array_equal(plant_feet(lifted, np.zeros((FRAMES, 2), bool), FPS), lifted)
+
+
+def test_a_contact_goes_on_where_the_ankle_is_hidden() -> None:
+    """The walk with the right ankle hidden (confidence 0.06, its 2D jittering by 5 px, as a detector's
+    guess behind someone does) from the fifth frame of each of its contacts on: the image shows no still
+    ankle there, so without carrying the contacts on, those frames are not planted and the foot slides with
+    the root's error. Carried on up to the walk's typical contact length (as found where the ankle is seen),
+    more of them are planted, none outside a true contact, and the planted foot slides less. Measured:
+    hidden planted frames found 0 of 30 without carrying, 18 with; skate 11.2 → 8.7 mm/frame."""
+    rng = np.random.default_rng(1)
+    _, lifted, pixels, planted = _lifted_walk()
+    confidence = np.ones((FRAMES, 17))
+    pixels = pixels.copy()
+    hidden = np.zeros(FRAMES, bool)
+    for start, end in mask_runs(planted[:, 0], 8)[1:-1]:
+        hidden[start + 4 : end] = True
+    confidence[hidden, ANKLES[0]] = 0.06
+    pixels[hidden, ANKLES[0]] += rng.normal(scale=5.0, size=(int(hidden.sum()), 2))
+    seen_only = find_contacts(lifted, pixels, confidence, FPS, FeetConfig(through_hidden=False))
+    found = find_contacts(lifted, pixels, confidence, FPS)
+    truth = planted[hidden, 0]
+    without, carried = int(seen_only[hidden, 0][truth].sum()), int(found[hidden, 0][truth].sum())
+    before = _skate_mm(plant_feet(lifted, seen_only, FPS), planted)
+    after = _skate_mm(plant_feet(lifted, found, FPS), planted)
+    print(
+        f"hidden planted frames found {without} of {int(truth.sum())} without carrying, {carried} with; "
+        f"skate {before:.1f} → {after:.1f} mm/frame"
+    )
+    assert carried >= without + 10
+    assert not (found[:, 0] & ~planted[:, 0] & hidden).any()
+    assert after < before - 2.0
+    # the left foot, seen throughout, is untouched
+    np.testing.assert_array_equal(found[:, 1], seen_only[:, 1])
+
+
+def test_a_foot_at_the_same_spot_before_and_after_a_hidden_stretch_stayed_there() -> None:
+    """Someone standing still, hidden behind a passer-by for a second (confidence 0.1, 2D filled in a straight
+    line as the tracker does): one contact through the hidden second where the ankle is at the same place in
+    the image at both ends, two where it is 20 % of the body's height apart (a step was taken unseen)."""
+    frames = 120
+    pixels = np.tile(np.linspace([300.0, 100.0], [320.0, 400.0], 17), (frames, 1, 1))
+    pixels += np.random.default_rng(2).normal(scale=0.3, size=pixels.shape)
+    confidence = np.ones((frames, 17))
+    confidence[40:70] = 0.1
+    world = np.zeros((frames, 17, 3))
+    world[:, list(ANKLES), 2] = 0.08
+    found = find_contacts(world, pixels, confidence, FPS)
+    assert mask_runs(found[:, 0]) == [(0, frames)]
+    moved = pixels.copy()
+    moved[70:, ANKLES[0], 0] += 0.2 * 300
+    found = find_contacts(world, moved, confidence, FPS)
+    assert len(mask_runs(found[:, 0])) == 2 and not found[55, 0]

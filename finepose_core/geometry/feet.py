@@ -13,12 +13,13 @@ add-on, the batch script — gets feet that stay where they were put down, soles
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.linalg import solveh_banded
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import binary_dilation, gaussian_filter1d
 
 FloatArray = NDArray[np.float64]
 ANKLES = (3, 6)
@@ -39,6 +40,15 @@ class FeetConfig:
     # following it frame by frame is the fix); larger smooths the shift at the cost of some sliding
     smoothness: float = 0.02
     on_floor: bool = True  # planted ankles lowered or raised onto the floor (z = ankle height)
+    # where the ankle is hidden (confidence under `seen_confidence`: behind someone, or a filled frame), a
+    # contact is carried on into the hidden frames up to the person's typical contact length, and two
+    # contacts of one ankle either side of a mostly hidden stretch are one if the ankle is at the same
+    # place in the image (within `same_spot` body heights) at both
+    seen_confidence: float = 0.3
+    through_hidden: bool = True
+    typical_seconds: float = 0.5  # the typical contact length where fewer than `typical_runs` were seen
+    typical_runs: int = 2
+    same_spot: float = 0.05
 
 
 def mask_runs(mask: NDArray[np.bool_], min_frames: int = 1) -> list[tuple[int, int]]:
@@ -72,7 +82,7 @@ def still_ankles(
     height = float(np.nanmedian(np.ptp(pixels[..., 1], axis=1)))
     if not np.isfinite(height) or height <= 0:
         return out
-    seen = np.ones(pixels.shape[:2], bool) if confidence is None else np.asarray(confidence) > 0.3
+    seen = _seen(pixels, confidence, config)
     sigma = config.smoothing_seconds * fps
     tracks = [pixels[:, ankle] for ankle in ANKLES]
     if not all(np.isfinite(track).all() for track in tracks):
@@ -112,6 +122,73 @@ def find_contacts(
         low = heights[:, side] <= heights[:, 1 - side] + config.above_other_m
         for start, end in mask_runs(still[:, side] & low, config.min_frames):
             out[start:end, side] = True
+    return through_hidden(out, keypoints2d, confidence, fps, config) if config.through_hidden else out
+
+
+def _seen(
+    pixels: NDArray[np.floating[Any]], confidence: NDArray[np.floating[Any]] | None, config: FeetConfig
+) -> NDArray[np.bool_]:
+    """[F, 17] where each joint was seen (confident enough; every joint when no confidence is given)."""
+    if confidence is None:
+        return np.ones(np.asarray(pixels).shape[:2], bool)
+    return np.asarray(confidence) > config.seen_confidence
+
+
+def through_hidden(
+    contacts: NDArray[np.bool_],
+    keypoints2d: NDArray[np.floating[Any]],
+    confidence: NDArray[np.floating[Any]] | None,
+    fps: float,
+    config: FeetConfig | None = None,
+) -> NDArray[np.bool_]:
+    """The contacts [F, 2] carried into the frames where their ankle is hidden.
+
+    Where someone walks behind another person, or the tracker filled frames in, the image cannot show a
+    still ankle, and the lifted ankle moves with the guessed root: without a contact there, the foot
+    slides by the root's error. A foot that was planted as it went out of sight most likely stays so for
+    about as long as this person's feet stay down; a foot planted at the same spot in the image before
+    and after a hidden stretch stayed there throughout."""
+    config = config or FeetConfig()
+    out = np.array(contacts, dtype=bool)
+    if confidence is None or len(out) == 0:
+        return out
+    pixels = np.asarray(keypoints2d, dtype=np.float64)
+    seen = _seen(pixels, confidence, config)
+    height = float(np.nanmedian(np.ptp(pixels[..., 1], axis=1)))
+    if not np.isfinite(height) or height <= 0:
+        return out
+    # the frames next to a hidden stretch count as hidden too: the ankle is being covered or uncovered
+    # there, and its speed is read over a few frames
+    hidden = ~seen[:, list(ANKLES)]
+    if config.min_frames > 1:  # (iterations=0 would dilate until nothing changes)
+        hidden = binary_dilation(hidden, structure=np.ones((3, 1), bool), iterations=config.min_frames - 1)
+    if not hidden.any():
+        return out
+    # how long this person's feet stay down: the contacts seen whole (not cut short by a hidden frame)
+    whole = [
+        end - start
+        for side in range(len(ANKLES))
+        for start, end in mask_runs(out[:, side])
+        if not hidden[max(start - 1, 0), side] and not hidden[min(end, len(out) - 1), side]
+    ]
+    typical = float(np.median(whole)) if len(whole) >= config.typical_runs else config.typical_seconds * fps
+    for side, ankle in enumerate(ANKLES):
+        for (_, end), (start, _) in pairwise(mask_runs(out[:, side])):
+            if hidden[end:start, side].mean() < 0.5:
+                continue
+            before = np.median(pixels[max(0, end - config.min_frames) : end, ankle], axis=0)
+            after = np.median(pixels[start : start + config.min_frames, ankle], axis=0)
+            if np.linalg.norm(after - before) <= config.same_spot * height:
+                out[end:start, side] = True
+        for start, end in mask_runs(out[:, side]):
+            room = max(0, round(typical) - (end - start))
+            ahead = end
+            while ahead < len(out) and hidden[ahead, side] and ahead - end < room:
+                ahead += 1
+            behind = start
+            while behind > 0 and hidden[behind - 1, side] and start - behind < room - (ahead - end):
+                behind -= 1
+            out[behind:ahead, side] = True
     return out
 
 
