@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from finepose_core.assets import AssetError, default_checkpoint_path
 from finepose_core.checkpoint import CheckpointError
+from finepose_core.detect.appearance import SIZE as APPEARANCE_SIZE
 from finepose_core.detect.appearance import appearance
 from finepose_core.detect.cleanup import CleanupConfig, clean_track, with_legs_swapped
 from finepose_core.detect.landmarker import FrameLandmarks, PoseLandmarker
@@ -495,16 +496,18 @@ class Pipeline:
                     self._check(is_cancelled)
             if second is not None:
                 frames = _frame_source(info, options, frame_indices)
-                for position, frame in second.looked_back(
-                    found_per_frame, frames, info.fps / options.step, options.max_people
+                for position in second.looked_back(
+                    found_per_frame,
+                    frames,
+                    info.fps / options.step,
+                    options.max_people,
+                    check=lambda: self._check(is_cancelled),
                 ):
                     # the body found looking back is half behind someone: its colours are partly theirs,
                     # so it gives the tracker no colour evidence
-                    there = found_per_frame[position]
-                    seen = appearance(frame, *mediapipe_to_h36m(there.pixels, there.visibility))
-                    seen[-1] = np.nan
-                    looks[position] = seen
-                    self._check(is_cancelled)
+                    looks[position] = np.concatenate(
+                        [looks[position], np.full((1, APPEARANCE_SIZE), np.nan, np.float32)]
+                    )
         report("detect", 1.0)
         for found in found_per_frame:
             joints, confidence = mediapipe_to_h36m(found.pixels, found.visibility)

@@ -25,7 +25,7 @@ were beside or half behind that person, the full-frame pass answered with the mo
 `looked_back` therefore walks back from each body that appears beside someone where nobody was in the
 frame before: in the frame before, around where it was, with everyone already found painted out, and so
 on back while the body is found at much the same place (a frame or two where it is not are passed
-over), for up to `back_seconds`.
+over), for up to `back_seconds`, unless the walk comes to a frame where the person is already known.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ class SecondLookConfig:
     # looking back stops at a body within this share of its size of the one followed (the person is known
     # there); stricter than `same_body`, since one person half behind another is nearly as close as that
     known: float = 0.15
+    known_speed: float = 0.4  # body sizes a second a person unseen for a while may have moved meanwhile
     back_misses: int = 2  # frames in a row it may stay unfound looking back (the tracker bridges them)
     beside: float = 0.1  # a body within this share of its size of another's box has appeared beside them
 
@@ -378,10 +379,21 @@ class SecondLook:
             yield points, seen.visibility[person], seen.world[person]
 
     def looked_back(
-        self, found: list[FrameLandmarks], frames: FrameSource, fps: float, max_people: int
-    ) -> Iterator[tuple[int, NDArray[np.uint8]]]:
-        """Walks back from each body that appears where nobody was in the frame before (see module),
-        adding what it finds to `found` in place; yields (position, frame) of each frame it added to."""
+        self,
+        found: list[FrameLandmarks],
+        frames: FrameSource,
+        fps: float,
+        max_people: int,
+        check: Callable[[], None] | None = None,
+    ) -> list[int]:
+        """Walks back from each body that appears beside someone where nobody was in the frame before (see
+        module), adding what it finds to `found` in place; the positions of the frames it added to.
+        `check` is called before each walk (to stop a cancelled job).
+
+        A walk that comes to a frame where the person is already known found a gap between two sightings,
+        which the tracker bridges from the sightings at both ends; what a crop sees of a person half
+        behind another is worse than that, so such a walk adds nothing, nor one that stops where the
+        person is known a little further back. Only a track's open start is extended."""
         reach = max(0, round(self.look.back_seconds * fps))
         starts = [
             (position, found[position].pixels[new])
@@ -389,44 +401,77 @@ class SecondLook:
             for new in _appeared(found[position - 1].pixels, found[position].pixels, self.look.new_body)
             if _beside(found[position].pixels[new], found[position].pixels, self.look.beside)
         ]
+        added: list[int] = []
         for position, body in starts:
-            box = _bounds(body)
-            size = _size(body)
-            misses = 0  # frames in a row where it was not found again
-            stop, first = position, max(0, position - reach)
-            while stop > first:
-                chunk = list(frames(max(first, stop - self.look.back_chunk), stop))
-                if not chunk:
-                    break
-                for at, frame in reversed(chunk):
-                    height, width = frame.shape[:2]
-                    there = found[at]
-                    if there.count >= max_people or any(
-                        np.median(np.linalg.norm(body - other, axis=-1)) < self.look.known * size
-                        for other in there.pixels
-                    ):  # nobody more to find, or the person is already known there
-                        stop = first
-                        break
-                    window = _widened(box, self.look.follow_margin, width, height)
-                    candidates = [
-                        (_iou(box, _bounds(points)), (points, visibility, world))
-                        for points, visibility, world in self._bodies_in(frame, window, list(there.pixels))
-                    ]
-                    overlap, best = max(candidates, key=lambda c: c[0], default=(0.0, None))
-                    if best is None or overlap <= self.look.same_place:
-                        misses += 1
-                        if misses > self.look.back_misses:
-                            stop = first
-                            break
-                        continue
-                    misses = 0
-                    found[at] = _with_body(there, best)
-                    self.counts.back += 1
-                    body = best[0]
-                    box, size = _bounds(body), _size(body)
-                    yield at, frame
-                else:
-                    stop = chunk[0][0]
+            if check is not None:
+                check()
+            walk = self._walk_back(found, frames, position, body, position - reach, max_people)
+            if walk is None:
+                continue
+            last, person = walk[-1] if walk else (position, (body,))
+            if any(  # known a little earlier, past the frames the walk missed: a gap all the same
+                self._known(person[0], found[at], self.look.known_speed * (last - at) / fps)
+                for at in range(max(0, last - reach), last)
+            ):
+                continue
+            for at, person in walk:
+                found[at] = _with_body(found[at], person)
+                added.append(at)
+        self.counts.back += len(added)
+        return added
+
+    def _known(self, body: NDArray[np.float32], there: FrameLandmarks, moved: float = 0.0) -> bool:
+        """Whether a body of `there` is this one: within `known` of its size, and `moved` more (body sizes
+        the person may have moved in between)."""
+        size = _size(body)
+        return any(
+            np.median(np.linalg.norm(body - other, axis=-1)) < (self.look.known + moved) * size
+            for other in there.pixels
+        )
+
+    def _walk_back(
+        self,
+        found: list[FrameLandmarks],
+        frames: FrameSource,
+        position: int,
+        body: NDArray[np.float32],
+        first: int,
+        max_people: int,
+    ) -> list[tuple[int, tuple[NDArray[np.float32], ...]]] | None:
+        """(position, (pixels, visibility, world)) of the body found in each frame back from `position`
+        (not before `first`); None where the walk comes to a frame where the person is already known."""
+        box = _bounds(body)
+        misses = 0  # frames in a row where it was not found again
+        walk: list[tuple[int, tuple[NDArray[np.float32], ...]]] = []
+        stop, first = position, max(0, first)
+        while stop > first:
+            chunk = list(frames(max(first, stop - self.look.back_chunk), stop))
+            if not chunk:
+                return walk
+            for at, frame in reversed(chunk):
+                height, width = frame.shape[:2]
+                there = found[at]
+                if self._known(body, there):
+                    return None
+                if there.count >= max_people:
+                    return walk
+                window = _widened(box, self.look.follow_margin, width, height)
+                candidates = [
+                    (_iou(box, _bounds(person[0])), person)
+                    for person in self._bodies_in(frame, window, list(there.pixels))
+                ]
+                overlap, best = max(candidates, key=lambda c: c[0], default=(0.0, None))
+                if best is None or overlap <= self.look.same_place:
+                    misses += 1
+                    if misses > self.look.back_misses:
+                        return walk
+                    continue
+                misses = 0
+                walk.append((at, best))
+                body = best[0]
+                box = _bounds(body)
+            stop = chunk[0][0]
+        return walk
 
     def _cut(
         self,
