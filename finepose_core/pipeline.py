@@ -39,7 +39,8 @@ from finepose_core.geometry.camera import (
 )
 from finepose_core.geometry.depth_fusion import DepthFusionConfig, fuse_depth
 from finepose_core.geometry.feet import FeetConfig, find_contacts, plant_feet
-from finepose_core.geometry.lens import LensEstimate, PersonSample, estimate_focal
+from finepose_core.geometry.horizon import focal_from_horizon, horizon_lens
+from finepose_core.geometry.lens import LensEstimate, PersonSample, combined, estimate_focal
 from finepose_core.geometry.lens import reoriented as reoriented_pose
 from finepose_core.geometry.placement import (
     Floor,
@@ -123,6 +124,7 @@ class _Camera:
     image_size: tuple[int, int]
     fps: float
     focal_uncertainty: float | None = None  # relative, for an estimated focal length
+    focal_from: str | None = None  # how it was estimated (LensEstimate.method)
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,7 @@ class Pipeline:
                 roll_deg=roll,
                 height_m=floor.camera_height,
                 focal_uncertainty=camera.focal_uncertainty,
+                focal_from=camera.focal_from,
             ),
             people=people,
             model=self._model_info(options),
@@ -597,9 +600,10 @@ def lens_warning(camera: _Camera, lens: LensEstimate | None) -> str | None:
         return None
     fov = 2 * np.degrees(np.arctan(0.5 * camera.image_size[0] / camera.K[0, 0]))
     why = (
-        "no foot was seen planted long enough"
+        "nobody was seen upright with planted feet long enough"
         if lens is None
-        else "the planted feet do not tell it apart (the people move little towards or away from the camera)"
+        else "neither the planted feet nor the horizon tell it apart: the people move little towards or "
+        "away from the camera, and the camera looks nearly level"
     )
     return (
         f"the lens could not be estimated ({why}): a {fov:.0f}° horizontal field of view is assumed, so "
@@ -664,8 +668,9 @@ def _with_lens(
     runs: list[list[slice]],
     relative: list[list[NDArray[np.float64]]],
 ) -> tuple[_Camera, list[list[NDArray[np.float64]]], LensEstimate | None]:
-    """Where the user gave no lens: the focal length under which planted feet stay put (geometry/lens.py);
-    the camera and the relative poses as they are under it when the estimate is sure, else unchanged."""
+    """Where the user gave no lens: the focal length under which planted feet stay put (geometry/lens.py)
+    and the one that the horizon and the vertical vanishing point give (geometry/horizon.py), joined; the
+    camera and the relative poses as they are under it when the estimate is sure, else unchanged."""
     if camera.source == "user":
         return camera, relative, None
     samples = [
@@ -673,7 +678,17 @@ def _with_lens(
         for track, track_runs, track_relative in zip(tracks, runs, relative, strict=True)
         for run, joints in zip(track_runs, track_relative, strict=True)
     ]
-    estimate = estimate_focal(samples, camera.K, camera.image_size, camera.fps)
+    feet = estimate_focal(samples, camera.K, camera.image_size, camera.fps)
+    horizon = focal_from_horizon(
+        [s.joints for s in samples],
+        [s.keypoints2d for s in samples],
+        [s.confidence for s in samples if s.confidence is not None] or None,
+        camera.K,
+        camera.image_size,
+        camera.fps,
+    )
+    estimate = combined([feet, horizon_lens(horizon)])
+    log.debug("lens: planted feet %s, horizon %s", feet, horizon)
     if estimate is None or not estimate.sure:
         return replace(camera, source="default"), relative, estimate
     width, height = camera.image_size
@@ -684,7 +699,9 @@ def _with_lens(
         chosen = samples[position : position + len(track_relative)]
         reoriented.append([reoriented_pose(sample, camera.K, K) for sample in chosen])
         position += len(track_relative)
-    estimated = replace(camera, K=K, source="estimated", focal_uncertainty=estimate.uncertainty)
+    estimated = replace(
+        camera, K=K, source="estimated", focal_uncertainty=estimate.uncertainty, focal_from=estimate.method
+    )
     return estimated, reoriented, estimate
 
 

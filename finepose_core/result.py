@@ -76,6 +76,8 @@ class CameraResult:
     height_m: float = 0.0
     # relative uncertainty of an estimated focal length (source "estimated"); None otherwise
     focal_uncertainty: float | None = None
+    # what it was estimated from: "planted feet", "horizon" or both joined by " + "; None otherwise
+    focal_from: str | None = None
 
 
 @dataclass
@@ -116,6 +118,7 @@ class Result:
                 "roll_deg": round(self.camera.roll_deg, 2),
                 "height_m": round(self.camera.height_m, 3),
                 "focal_uncertainty": _rounded(self.camera.focal_uncertainty, 3),
+                "focal_from": self.camera.focal_from,
             },
             "skeleton": {"name": H36M_NAME, "joints": list(H36M_JOINTS), "parents": list(H36M_PARENTS)},
             "people": [

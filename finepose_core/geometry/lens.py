@@ -54,7 +54,8 @@ class LensEstimate:
     focal_px: float
     uncertainty: float  # relative: the focal lengths scoring as well lie within focal × (1 ± this)
     sure: bool
-    contact_frames: int
+    frames: int  # the person-frames it rests on
+    method: str = "planted feet"  # or "horizon" (geometry/horizon.py), or both joined by " + "
 
 
 @dataclass(frozen=True)
@@ -132,3 +133,23 @@ def estimate_focal(
     at_edge = best in (0, len(focals) - 1)
     sure = not at_edge and uncertainty <= config.sure_within
     return LensEstimate(float(focals[best]), uncertainty, sure, frames)
+
+
+def combined(estimates: list[LensEstimate | None]) -> LensEstimate | None:
+    """One focal length from several ways of estimating it: the sure ones averaged in log f, weighted by
+    their inverse squared uncertainties; where none is sure, the least unsure (for the user's warning)."""
+    found = [e for e in estimates if e is not None]
+    sure = [e for e in found if e.sure]
+    if not sure:
+        return min(found, key=lambda e: e.uncertainty, default=None)
+    if len(sure) == 1:
+        return sure[0]
+    weights = np.array([1.0 / max(e.uncertainty, 1e-3) ** 2 for e in sure])
+    log_focal = float(np.sum(weights * np.log([e.focal_px for e in sure])) / weights.sum())
+    return LensEstimate(
+        math.exp(log_focal),
+        float(1.0 / math.sqrt(weights.sum())),
+        True,
+        max(e.frames for e in sure),
+        " + ".join(e.method for e in sure),
+    )
