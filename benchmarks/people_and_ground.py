@@ -185,7 +185,7 @@ def score(result: Any, path: Path, armature: dict[int, FloatArray] | None = None
         "up_source": getattr(camera, "up_source", "contacts" if camera.floor_fitted else "default"),
         "camera_height_error_m": round(abs(float(world_from_camera[2, 3]) - true_height), 2),
         "focal_error_pct": round(100 * abs(float(camera.K[0, 0]) / float(K[0, 0]) - 1), 1),
-        "lens_source": camera.source,
+        "lens_source": f"{camera.source} ({camera.focal_from})" if camera.focal_from else camera.source,
         "root_error_m": round(float(np.median(roots)), 3) if roots else float("nan"),
         "skate_mm": round(skate / max(steps, 1), 1),
         "truth_skate_mm": round(truth_skate / max(truth_steps, 1), 1),

@@ -62,7 +62,7 @@ def test_a_high_camera_gives_the_focal_length_from_the_horizon() -> None:
 
 def test_a_level_camera_leaves_the_horizon_unsure() -> None:
     """Filmed level, the horizon runs through the principal point and the vertical vanishing point is at
-    infinity: every focal length fits, and the fit says so (measured relative uncertainty 1.4–2.3)."""
+    infinity: every focal length fits, and the fit says so (measured relative uncertainty 1.3–2.7)."""
     for seed in range(3):
         joints, pixels = _lifted(1.5, 0.0, 60.0, [((-1.5, 6.0), (0.9, -0.4))], seed)
         fit = focal_from_horizon(joints, pixels, None, DEFAULT, (1280, 720), FPS)

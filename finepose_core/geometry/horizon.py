@@ -158,27 +158,30 @@ def focal_from_horizon(
     person = np.concatenate([np.full(len(a), i) for i, (a, _) in enumerate(runs)])
     sideways = np.array([-vertical.down[1], vertical.down[0]])
 
+    width = float(image_size[0])
+
     def misses(params: FloatArray) -> FloatArray:
         """Each frame's scale off the fit, as a share of it. The horizon's direction is square to the
-        vertical vanishing point's, turned by params[0]; each person's build and the camera's height over
-        them give their own slope; the horizon is one."""
+        vertical vanishing point's, turned by params[0]; params[1] is the image's width over the
+        horizon's distance from the principal point (0 for a horizon at infinity, where the scale does
+        not change with the feet's place); each person's build and the camera's height over them give
+        their own scale at the principal point."""
         down = np.cos(params[0]) * vertical.down + np.sin(params[0]) * sideways
-        slope = np.exp(params[2:])[person]
-        return np.asarray((scale - slope * (feet @ down + params[1])) / scale)
+        at_centre = np.exp(params[2:])[person]
+        return np.asarray((scale - at_centre * (1 + params[1] * (feet @ down) / width)) / scale)
 
-    # first along the vanishing point's direction, from a horizon at the principal point and each
-    # person's median slope under it: how far the frames scatter about such a fit
-    start = np.array(
-        [0.0, 0.0]
-        + [float(np.log(np.median(s / np.maximum(np.abs(a @ vertical.down), 1.0)))) for a, s in runs]
-    )
-    first = least_squares(
-        lambda p: misses(np.concatenate([[0.0], p])),
-        start[1:],
-        loss="soft_l1",
-        f_scale=config.residual_scale,
-        x_scale="jac",
-    )
+    # first along the vanishing point's direction, from a horizon at infinity and each person's median
+    # scale: how far the frames scatter about such a fit
+    start = np.array([0.0, 0.0] + [float(np.log(np.median(s))) for _, s in runs])
+    # trial steps of the solver may overflow a slope's exponential; it rejects them
+    with np.errstate(over="ignore"):
+        first = least_squares(
+            lambda p: misses(np.concatenate([[0.0], p])),
+            start[1:],
+            loss="soft_l1",
+            f_scale=config.residual_scale,
+            x_scale="jac",
+        )
     spread = max(1.4826 * float(np.median(np.abs(first.fun - np.median(first.fun)))), 1e-4)
     # then the direction too: a walk's lean sways the vanishing point's roll by a degree or two, which
     # across a wide picture moves the feet's distance from the horizon by more than the scale can stand.
@@ -191,27 +194,29 @@ def focal_from_horizon(
     def residuals(params: FloatArray) -> FloatArray:
         return np.concatenate([misses(params) / (spread * block), [params[0] / roll_error]])
 
-    fit = least_squares(
-        residuals,
-        np.concatenate([[0.0], first.x]),
-        loss="soft_l1",
-        f_scale=config.residual_scale / (spread * block),
-        x_scale="jac",
-    )
-    angle, horizon = float(fit.x[0]), float(fit.x[1])
-    try:
-        covariance = np.linalg.inv(fit.jac.T @ fit.jac)
-    except np.linalg.LinAlgError:
-        return None
+    with np.errstate(over="ignore"):
+        fit = least_squares(
+            residuals,
+            np.concatenate([[0.0], first.x]),
+            loss="soft_l1",
+            f_scale=config.residual_scale / (spread * block),
+            x_scale="jac",
+        )
+    angle, inverse = float(fit.x[0]), float(fit.x[1])
+    # a person's slope that the data hardly tell (a run of a few frames at one place) makes the
+    # information singular in that direction only; the pseudo-inverse leaves the horizon's variance intact
+    covariance = np.linalg.pinv(fit.jac.T @ fit.jac)
     # the vertical vanishing point, seen along the fitted horizon's square
     vertical_px = vertical.distance * math.cos(angle)
-    horizon_error = math.sqrt(max(float(covariance[1, 1]), 0.0)) / max(abs(horizon), 1e-9)
+    horizon = width / inverse if abs(inverse) > 1e-9 else math.inf
+    horizon_error = math.sqrt(max(float(covariance[1, 1]), 0.0)) / max(abs(inverse), 1e-9)
     product = horizon * vertical_px
+    if not math.isfinite(product):
+        return HorizonFit(float(intrinsics[0, 0]), math.inf, False, frames, horizon, vertical_px)
     if product <= 0:  # horizon and vanishing point on one side: no pinhole camera gives that
         return HorizonFit(float(intrinsics[0, 0]), math.inf, False, frames, horizon, vertical_px)
     focal = math.sqrt(product)
     uncertainty = 0.5 * math.hypot(horizon_error, vertical.relative_error)
-    width = image_size[0]
     shortest = 0.5 * width / math.tan(math.radians(config.max_fov_deg) / 2)
     longest = 0.5 * width / math.tan(math.radians(config.min_fov_deg) / 2)
     sure = uncertainty <= config.sure_within and shortest <= focal <= longest
