@@ -46,14 +46,15 @@ def _lifted(
 
 def test_a_high_camera_gives_the_focal_length_from_the_horizon() -> None:
     """A walker seen from 3.3 m up, pitched 30° down, through a 70° lens lifted as if it were 60°: the
-    scale of the body against where its feet are puts the horizon, its lines the vertical vanishing point;
-    measured over seeds 0–2: within 3.3 % of the true focal length, relative uncertainty 0.11–0.13."""
+    body's share of the camera's height, constant only under the true horizon, puts the horizon, its
+    lines the vertical vanishing point; measured over seeds 0–2: 4.5–7.8 % short of the true focal length
+    (the walkers sway and lean), relative uncertainty 0.12–0.15."""
     truth = intrinsics_from_fov(1280, 720, 70)[0, 0]
     for seed in range(3):
         joints, pixels = _lifted(3.3, 30.0, 70.0, [((-1.5, 6.0), (0.9, -0.4))], seed)
         fit = focal_from_horizon(joints, pixels, None, DEFAULT, (1280, 720), FPS)
         assert fit is not None and fit.sure
-        assert fit.focal_px == pytest.approx(truth, rel=0.06)
+        assert fit.focal_px == pytest.approx(truth, rel=0.1)
         assert fit.uncertainty < 0.15
         # the horizon f · tan 30° above the principal point, the vertical vanishing point f / tan 30° below
         assert fit.horizon_px == pytest.approx(truth * np.tan(np.radians(30)), rel=0.15)
@@ -62,7 +63,7 @@ def test_a_high_camera_gives_the_focal_length_from_the_horizon() -> None:
 
 def test_a_level_camera_leaves_the_horizon_unsure() -> None:
     """Filmed level, the horizon runs through the principal point and the vertical vanishing point is at
-    infinity: every focal length fits, and the fit says so (measured relative uncertainty 1.3–2.7)."""
+    infinity: every focal length fits, and the fit says so (measured relative uncertainty 1.4–2.0)."""
     for seed in range(3):
         joints, pixels = _lifted(1.5, 0.0, 60.0, [((-1.5, 6.0), (0.9, -0.4))], seed)
         fit = focal_from_horizon(joints, pixels, None, DEFAULT, (1280, 720), FPS)

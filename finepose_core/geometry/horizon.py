@@ -1,18 +1,23 @@
 """The lens from two vanishing points that the people draw: the horizon and the vertical.
 
-A person's image scale (pixels per metre, from the lifter's metric body placed by the 2D) falls linearly
-towards the horizon: a point of the floor seen at signed distance y below the principal point, along the
-image's down, has scale k · (y + e), where e is how far the horizon lies above the principal point and k
-depends on the camera's height over the feet and the person's build only. So the people's scales against
-where their feet are in the image give the horizon, whatever the focal length. Upright people's lines
-meet at the vertical vanishing point, D below the principal point (`vanishing.image_up`, also without
-knowing the focal length: it is a place in the image). A camera pitched by θ puts the horizon at f · tan θ
-above the principal point and the vertical vanishing point at f / tan θ below it, so f² = e · D.
+Upright people's lines meet at the vertical vanishing point, D below the principal point along the image's
+down (`vanishing.image_up`; D is a place in the image, found without knowing the focal length). The
+horizon is the line square to that direction, e above the principal point. A camera pitched by θ puts them
+at e = f · tan θ and D = f / tan θ, so f² = e · D: the focal length follows from where the two lie.
+
+The horizon is found from the people's 2D alone: along the image of a vertical line, the feet, the neck,
+the point where the line crosses the horizon (at the camera's height) and the vertical vanishing point (at
+infinity) have a cross-ratio that the camera does not change, so each upright person-frame gives the
+height of their neck over their ankles as a share of the camera's height over the ankles. A person's
+share stays the same while they walk nearer or further, and only under the true horizon: the horizon is
+the one that keeps every person's share most constant. (The lifter's 3D is not used for this beyond
+choosing the upright frames: a person's lifted size, seen from above, changes with the angle it is seen
+at, which would pull the horizon.)
 
 That needs a camera that looks up or down: level, the horizon runs through the principal point and the
 vertical vanishing point is at infinity, so every focal length fits, and the estimate says so. It also
-needs the people's feet to move up or down the image (towards or away from the camera), or people at
-different distances, so that the scale's slope can be told from its offset.
+needs people who move towards or away from the camera, so that their shares are seen at several
+distances.
 """
 
 from __future__ import annotations
@@ -25,22 +30,22 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import least_squares
 
-from finepose_core.geometry.gravity import GravityConfig, estimate_up, up_from_pitch_roll
+from finepose_core.geometry.gravity import GravityConfig, estimate_up, up_from_pitch_roll, upright_directions
 from finepose_core.geometry.lens import LensEstimate
-from finepose_core.geometry.placement import root_translations
-from finepose_core.geometry.vanishing import ANKLES, VanishingConfig, image_up
+from finepose_core.geometry.vanishing import ANKLES, LEGS, THORAX, VanishingConfig, image_up
 
 FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class HorizonConfig:
-    min_frames: int = 30  # person-frames with both ankles seen, at all
-    min_ankle_confidence: float = 0.5
+    min_frames: int = 30  # upright person-frames with the legs seen, at all
     # the lifter's errors in a person's depth drift slowly: frames within this are one measurement for the
     # estimate's uncertainty, not many
     block_seconds: float = 0.5
-    residual_scale: float = 0.05  # a frame's scale off the fit by more than this share counts less (soft L1)
+    residual_scale: float = (
+        0.05  # a frame's log share off its person's by more than this counts less (soft L1)
+    )
     sure_within: float = 0.15  # relative uncertainty of the focal length up to which it is used
     min_fov_deg: float = 25.0  # answers outside these horizontal fields of view are not believed
     max_fov_deg: float = 110.0
@@ -67,7 +72,6 @@ class _Vertical:
     down: FloatArray  # unit image direction from the horizon towards the feet
     distance: float  # signed, along `down`: where the vertical vanishing point lies
     relative_error: float
-    roll_error: float  # radians
 
 
 def _vertical(
@@ -95,32 +99,39 @@ def _vertical(
     spread = math.radians(math.sqrt(max(float(seen.covariance[0, 0]), 0.0)))
     # D = f / tan θ: its relative error is σθ / (sin θ cos θ)
     relative = spread / max(abs(math.sin(pitch) * math.cos(pitch)), 1e-9)
-    roll = math.radians(math.sqrt(max(float(seen.covariance[1, 1]), 0.0)))
-    return _Vertical(down, distance, relative, roll)
+    return _Vertical(down, distance, relative)
 
 
-def _scales(
-    joints: FloatArray,
-    keypoints2d: FloatArray,
-    confidence: FloatArray | None,
-    K: FloatArray,
-    fps: float,
-    config: HorizonConfig,
+def _segments(
+    joints: FloatArray, keypoints2d: FloatArray, confidence: FloatArray | None, config: HorizonConfig
 ) -> tuple[FloatArray, FloatArray] | None:
-    """Per usable frame: the feet (mid-ankles) in the image, from the principal point [N, 2], and the
-    image scale there (pixels per metre)."""
-    try:
-        root = root_translations(joints, keypoints2d, K, confidence, fps)
-    except ValueError:
-        return None
-    depth = root[:, 2] + joints[:, list(ANKLES), 2].mean(axis=1)
-    feet = np.asarray(keypoints2d, dtype=np.float64)[:, list(ANKLES)].mean(axis=1)
-    usable = np.isfinite(feet).all(axis=-1) & np.isfinite(depth) & (depth > 0.1)
+    """Feet (mid-ankles) and neck image points [N, 2] of a person's upright, legs-seen frames."""
+    upright = np.isfinite(upright_directions(joints, config.gravity)).all(axis=-1)
     if confidence is not None:
-        usable &= (np.asarray(confidence)[:, list(ANKLES)] >= config.min_ankle_confidence).all(axis=1)
+        upright &= (np.asarray(confidence)[:, list(LEGS)] >= config.gravity.min_leg_confidence).all(axis=1)
+    points = np.asarray(keypoints2d, dtype=np.float64)[upright]
+    feet, neck = points[:, list(ANKLES)].mean(axis=1), points[:, THORAX]
+    usable = np.isfinite(feet).all(axis=-1) & np.isfinite(neck).all(axis=-1)
     if not usable.any():
         return None
-    return feet[usable] - K[:2, 2], K[0, 0] / depth[usable]
+    return feet[usable], neck[usable]
+
+
+def _shares(
+    feet: FloatArray, neck: FloatArray, vanishing: FloatArray, normal: FloatArray, offset: float
+) -> FloatArray:
+    """Each frame's neck height over the ankles as a share of the camera's, from the cross-ratio of the
+    feet, the neck, the horizon and the vertical vanishing point along the line from that point through the
+    feet. Points are relative to the principal point; the horizon is {q : q · normal = offset}."""
+    line = feet - vanishing
+    length2 = np.maximum(np.sum(line * line, axis=-1), 1e-9)
+    # positions along the line: the vanishing point at 0, the feet at 1, the neck projected onto it
+    top = np.sum((neck - vanishing) * line, axis=-1) / length2
+    facing = line @ normal
+    crossing = (offset - vanishing @ normal) / np.where(np.abs(facing) > 1e-9, facing, 1e-9)
+    # cross-ratio (feet, neck; horizon, vanishing point) = (h_c - z_feet) / (h_c - z_neck)
+    ratio = (crossing - 1) * top / np.where(np.abs(crossing - top) > 1e-9, crossing - top, 1e-9)
+    return np.asarray(1 - 1 / np.where(np.abs(ratio) > 1e-9, ratio, 1e-9))
 
 
 def focal_from_horizon(
@@ -147,69 +158,45 @@ def focal_from_horizon(
     runs = []
     for index, (pose, point) in enumerate(zip(poses, points, strict=True)):
         if len(pose):
-            found = _scales(pose, point, None if seen is None else seen[index], intrinsics, fps, config)
+            found = _segments(pose, point, None if seen is None else seen[index], config)
             if found is not None:
                 runs.append(found)
-    frames = sum(len(along) for along, _ in runs)
+    frames = sum(len(feet) for feet, _ in runs)
     if frames < config.min_frames:
         return None
-    feet = np.concatenate([a for a, _ in runs])
-    scale = np.concatenate([s for _, s in runs])
-    person = np.concatenate([np.full(len(a), i) for i, (a, _) in enumerate(runs)])
-    sideways = np.array([-vertical.down[1], vertical.down[0]])
-
+    centre = intrinsics[:2, 2]
+    feet = np.concatenate([f for f, _ in runs]) - centre
+    neck = np.concatenate([n for _, n in runs]) - centre
+    person = np.concatenate([np.full(len(f), i) for i, (f, _) in enumerate(runs)])
+    vanishing = vertical.distance * vertical.down
     width = float(image_size[0])
 
     def misses(params: FloatArray) -> FloatArray:
-        """Each frame's scale off the fit, as a share of it. The horizon's direction is square to the
-        vertical vanishing point's, turned by params[0]; params[1] is the image's width over the
-        horizon's distance from the principal point (0 for a horizon at infinity, where the scale does
-        not change with the feet's place); each person's build and the camera's height over them give
-        their own scale at the principal point."""
-        down = np.cos(params[0]) * vertical.down + np.sin(params[0]) * sideways
-        at_centre = np.exp(params[2:])[person]
-        return np.asarray((scale - at_centre * (1 + params[1] * (feet @ down) / width)) / scale)
+        """Each frame's log share off its person's. params[0] is the image's width over the horizon's
+        distance above the principal point (0: a horizon at infinity), the rest each person's log share."""
+        offset = -width / (params[0] if abs(params[0]) > 1e-9 else 1e-9)
+        share = _shares(feet, neck, vanishing, vertical.down, offset)
+        return np.asarray(np.log(np.maximum(share, 1e-3)) - params[1:][person])
 
-    # first along the vanishing point's direction, from a horizon at infinity and each person's median
-    # scale: how far the frames scatter about such a fit
-    start = np.array([0.0, 0.0] + [float(np.log(np.median(s))) for _, s in runs])
-    # trial steps of the solver may overflow a slope's exponential; it rejects them
-    with np.errstate(over="ignore"):
-        first = least_squares(
-            lambda p: misses(np.concatenate([[0.0], p])),
-            start[1:],
-            loss="soft_l1",
-            f_scale=config.residual_scale,
-            x_scale="jac",
-        )
-    spread = max(1.4826 * float(np.median(np.abs(first.fun - np.median(first.fun)))), 1e-4)
-    # then the direction too: a walk's lean sways the vanishing point's roll by a degree or two, which
-    # across a wide picture moves the feet's distance from the horizon by more than the scale can stand.
-    # Where the feet move along one line only, the scale cannot tell the direction and the roll holds it.
-    # Frames within a block count as one, so the data weigh against the roll as many times as there are
-    # blocks
-    block = math.sqrt(max(1.0, config.block_seconds * fps))
-    roll_error = max(vertical.roll_error, 1e-3)
-
-    def residuals(params: FloatArray) -> FloatArray:
-        return np.concatenate([misses(params) / (spread * block), [params[0] / roll_error]])
-
-    with np.errstate(over="ignore"):
-        fit = least_squares(
-            residuals,
-            np.concatenate([[0.0], first.x]),
-            loss="soft_l1",
-            f_scale=config.residual_scale / (spread * block),
-            x_scale="jac",
-        )
-    angle, inverse = float(fit.x[0]), float(fit.x[1])
-    # a person's slope that the data hardly tell (a run of a few frames at one place) makes the
-    # information singular in that direction only; the pseudo-inverse leaves the horizon's variance intact
-    covariance = np.linalg.pinv(fit.jac.T @ fit.jac)
-    # the vertical vanishing point, seen along the fitted horizon's square
-    vertical_px = vertical.distance * math.cos(angle)
+    # from a horizon as far above the principal point as the vanishing point is below it (a 45° pitch,
+    # safely between level and straight down) and each person's median share under it
+    first_guess = width / vertical.distance
+    shares = _shares(feet, neck, vanishing, vertical.down, -vertical.distance)
+    start = np.array(
+        [first_guess]
+        + [float(np.log(np.median(np.maximum(shares[person == i], 1e-3)))) for i in range(len(runs))]
+    )
+    fit = least_squares(misses, start, loss="soft_l1", f_scale=config.residual_scale, x_scale="jac")
+    spread = max(1.4826 * float(np.median(np.abs(fit.fun - np.median(fit.fun)))), 1e-4)
+    # frames within a block count as one: a person's errors (their own lean, the bob of a walk) drift
+    block = max(1.0, config.block_seconds * fps)
+    # a person hardly seen moving leaves their share free and the information singular in that
+    # direction only; the pseudo-inverse leaves the horizon's variance as the others tell it
+    covariance = np.linalg.pinv(fit.jac.T @ fit.jac) * spread**2 * block
+    inverse = float(fit.x[0])
+    vertical_px = vertical.distance
     horizon = width / inverse if abs(inverse) > 1e-9 else math.inf
-    horizon_error = math.sqrt(max(float(covariance[1, 1]), 0.0)) / max(abs(inverse), 1e-9)
+    horizon_error = math.sqrt(max(float(covariance[0, 0]), 0.0)) / max(abs(inverse), 1e-9)
     product = horizon * vertical_px
     if not math.isfinite(product):
         return HorizonFit(float(intrinsics[0, 0]), math.inf, False, frames, horizon, vertical_px)
