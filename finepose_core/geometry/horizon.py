@@ -40,12 +40,11 @@ FloatArray = NDArray[np.float64]
 @dataclass(frozen=True)
 class HorizonConfig:
     min_frames: int = 30  # upright person-frames with the legs seen, at all
-    # the lifter's errors in a person's depth drift slowly: frames within this are one measurement for the
-    # estimate's uncertainty, not many
+    # a person's own departures from the model (their lean, the bob of a walk, a foot lifted) drift
+    # slowly: frames within this are one measurement for the estimate's uncertainty, not many
     block_seconds: float = 0.5
-    residual_scale: float = (
-        0.05  # a frame's log share off its person's by more than this counts less (soft L1)
-    )
+    # a frame's log share off its person's by more than this counts less (soft L1)
+    residual_scale: float = 0.05
     sure_within: float = 0.15  # relative uncertainty of the focal length up to which it is used
     min_fov_deg: float = 25.0  # answers outside these horizontal fields of view are not believed
     max_fov_deg: float = 110.0
@@ -121,8 +120,8 @@ def _shares(
     feet: FloatArray, neck: FloatArray, vanishing: FloatArray, normal: FloatArray, offset: float
 ) -> FloatArray:
     """Each frame's neck height over the ankles as a share of the camera's, from the cross-ratio of the
-    feet, the neck, the horizon and the vertical vanishing point along the line from that point through the
-    feet. Points are relative to the principal point; the horizon is {q : q · normal = offset}."""
+    feet, the neck, the horizon and the vertical vanishing point along the line from the vanishing point
+    through the feet. Points are relative to the principal point; the horizon is {q : q · normal = offset}."""
     line = feet - vanishing
     length2 = np.maximum(np.sum(line * line, axis=-1), 1e-9)
     # positions along the line: the vanishing point at 0, the feet at 1, the neck projected onto it
@@ -188,7 +187,7 @@ def focal_from_horizon(
     )
     fit = least_squares(misses, start, loss="soft_l1", f_scale=config.residual_scale, x_scale="jac")
     spread = max(1.4826 * float(np.median(np.abs(fit.fun - np.median(fit.fun)))), 1e-4)
-    # frames within a block count as one: a person's errors (their own lean, the bob of a walk) drift
+    # frames within a block count as one (config.block_seconds)
     block = max(1.0, config.block_seconds * fps)
     # a person hardly seen moving leaves their share free and the information singular in that
     # direction only; the pseudo-inverse leaves the horizon's variance as the others tell it
