@@ -602,8 +602,8 @@ def lens_warning(camera: _Camera, lens: LensEstimate | None) -> str | None:
     why = (
         "nobody was seen upright with planted feet long enough"
         if lens is None
-        else "neither the planted feet nor the horizon tell it apart: the people move little towards or "
-        "away from the camera, and the camera looks nearly level"
+        else "neither the planted feet nor the horizon the people draw tell it apart; that takes people "
+        "who walk towards or away from the camera, filmed from a camera that looks down or up"
     )
     return (
         f"the lens could not be estimated ({why}): a {fov:.0f}° horizontal field of view is assumed, so "
