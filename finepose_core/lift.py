@@ -25,6 +25,7 @@ from finepose_core.option_flags import add_flags, given_options
 from finepose_core.option_specs import describe_errors, option_specs
 from finepose_core.options import JobOptions
 from finepose_core.pipeline import CancelledError, Pipeline, PipelineConfig, PipelineError
+from finepose_core.result import camera_summary
 
 
 class StageBars:
@@ -112,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(result.people)} people, {person_frames} person-frames in {processed} frames; "
         f"{stages}; total {total:.1f}s → {args.output}"
     )
+    if result.people:
+        print(camera_summary(result.camera, result.video.width))
     for person in result.people:  # the words each person was lifted with, to correct and lift again
         print(f"person {person.id}: " + words_summary(person.prompts, person.prompt_sources))
     for warning in result.warnings:

@@ -207,3 +207,19 @@ def check_schema(document: Any, where: str = "result") -> None:
             f"{where}: result version {document['schema']} is not supported by this reader "
             f"(it reads {SCHEMA}); update the add-on or the server so that both speak the same version"
         )
+
+
+def camera_summary(camera: CameraResult, width: int) -> str:
+    """One line for a user: the lens used and where the camera stands."""
+    fov = 2 * math.degrees(math.atan(0.5 * width / float(camera.K[0, 0])))
+    if camera.source == "estimated":
+        sure = f" ± {camera.focal_uncertainty:.0%}" if camera.focal_uncertainty is not None else ""
+        lens = f"estimated from the {camera.focal_from or 'people'}{sure}"
+    elif camera.source == "user":
+        lens = "as given"
+    else:
+        lens = "the default: not estimated"
+    return (
+        f"camera: {fov:.0f}° lens ({lens}); pitch {camera.pitch_deg:.0f}°, roll {camera.roll_deg:.0f}°, "
+        f"{camera.height_m:.1f} m above the floor (up from the {camera.up_source})"
+    )

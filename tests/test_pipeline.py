@@ -178,6 +178,8 @@ def test_cli_summary_and_errors(tiny_checkpoint: Path, tmp_path: Path) -> None:
     assert "1 people" in ok.stdout and "detect" in ok.stdout and (tmp_path / "r.npz").is_file()
     # the words each person was lifted with, and where they came from
     assert "arms [user] swinging" in ok.stdout and "legs [none]" in ok.stdout
+    # the lens used and where the camera stands, in one line
+    assert "camera: 60° lens (the default: not estimated); pitch" in ok.stdout, ok.stdout
     document = json.loads((tmp_path / "r.json").read_text())
     assert document["prompts"]["parts"]["arms"] == {"description": "swinging", "strength": 1.5}
     assert document["people"][0]["prompts"]["arms"] == "arms swinging"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from finepose_core.result import (
     Result,
     ResultError,
     VideoInfoResult,
+    camera_summary,
     check_schema,
     read_result,
 )
@@ -187,6 +189,20 @@ def _result() -> Result:
         timings={"detect": 1.23456},
         warnings=["the floor could not be fitted"],
     )
+
+
+def test_the_camera_summary_says_where_the_lens_came_from() -> None:
+    K = intrinsics_from_fov(1280, 720, 70)
+    camera = CameraResult(
+        K, "estimated", np.eye(4), up_source="body", pitch_deg=33.6, roll_deg=-1.0, height_m=3.44
+    )
+    estimated = replace(camera, focal_uncertainty=0.105, focal_from="horizon")
+    assert camera_summary(estimated, 1280) == (
+        "camera: 70° lens (estimated from the horizon ± 10%); pitch 34°, roll -1°, 3.4 m above the floor "
+        "(up from the body)"
+    )
+    assert "(the default: not estimated)" in camera_summary(replace(camera, source="default"), 1280)
+    assert "(as given)" in camera_summary(replace(camera, source="user"), 1280)
 
 
 def test_result_json_round_trip(tmp_path: Path) -> None:
