@@ -6,7 +6,8 @@ funding from NSF EIA-0196217."); without ../shared, the bundled sample clip (Int
 sample-videos, CC BY 4.0) with every frame shown three times. The model is loaded once before timing, as
 the server does; decoding is part of the detect stage.
 
-Usage: python benchmarks/end_to_end.py [--presets fast,balanced,best] [--json OUT]
+Usage: python benchmarks/end_to_end.py [--presets fast,balanced,best] [--json OUT] [--no-second-look]
+[--no-look-back]
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any
 
 import cv2
 
+from finepose_core.detect.second_look import SecondLookConfig
 from finepose_core.options import JobOptions
-from finepose_core.pipeline import Pipeline
+from finepose_core.pipeline import Pipeline, PipelineConfig
 
 REPO = Path(__file__).resolve().parents[1]
 RENDERED = REPO.parent / "shared/data/rendered"
@@ -66,10 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-second-look", action="store_true", help="without the detection's second look (on by default)"
     )
+    parser.add_argument(
+        "--no-look-back",
+        action="store_true",
+        help="the second look without looking back for people who appear beside someone",
+    )
     args = parser.parse_args(argv)
     clip, description = make_clip(REPO / "runs/bench/clip_10s_30fps.mp4")
     started = time.perf_counter()
-    pipeline = Pipeline()
+    pipeline = Pipeline(
+        PipelineConfig(second_look=SecondLookConfig(back_seconds=0.0)) if args.no_look_back else None
+    )
     pipeline.warm_up()  # as the server does before its first job: the text encoder, where words are read
     load_s = time.perf_counter() - started
     print(

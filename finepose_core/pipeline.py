@@ -28,7 +28,7 @@ from finepose_core.detect.appearance import appearance
 from finepose_core.detect.cleanup import CleanupConfig, clean_track, with_legs_swapped
 from finepose_core.detect.landmarker import FrameLandmarks, PoseLandmarker
 from finepose_core.detect.occlusion import OcclusionConfig, carried_through_occlusion
-from finepose_core.detect.second_look import FrameSource, SecondLook
+from finepose_core.detect.second_look import FrameSource, SecondLook, SecondLookConfig
 from finepose_core.detect.tracking import TrackerConfig, TrackResult, track_people
 from finepose_core.detect.video import VideoError, VideoInfo, iter_frames, probe
 from finepose_core.devices import DEFAULT_DEVICE
@@ -106,6 +106,8 @@ class PipelineConfig:
     cleanup: CleanupConfig | None = field(default_factory=CleanupConfig)
     # a track's open ends carried on where someone hides the person (detect/occlusion.py); None: not
     occlusion: OcclusionConfig | None = field(default_factory=OcclusionConfig)
+    # how the detection's second look works, where the job asks for one (detect/second_look.py)
+    second_look: SecondLookConfig = field(default_factory=SecondLookConfig)
 
 
 def intrinsics(width: int, height: int, options: JobOptions) -> tuple[NDArray[np.float64], str]:
@@ -483,7 +485,9 @@ class Pipeline:
         except AssetError as error:
             raise PipelineError(str(error)) from None
         second = (
-            SecondLook(options.landmarker_config(), info.fps / options.step) if options.second_look else None
+            SecondLook(options.landmarker_config(), info.fps / options.step, self.config.second_look)
+            if options.second_look
+            else None
         )
         found_per_frame: list[FrameLandmarks] = []
         with detector, second or nullcontext():

@@ -395,6 +395,8 @@ class SecondLook:
         behind another is worse than that, so such a walk adds nothing, nor one that stops where the
         person is known a little further back. Only a track's open start is extended."""
         reach = max(0, round(self.look.back_seconds * fps))
+        if reach == 0:
+            return []
         starts = [
             (position, found[position].pixels[new])
             for position in range(1, len(found))
