@@ -34,6 +34,7 @@ from finepose_core.detect.video import VideoError, VideoInfo, iter_frames, probe
 from finepose_core.devices import DEFAULT_DEVICE
 from finepose_core.geometry.camera import (
     DEFAULT_HORIZONTAL_FOV_DEG,
+    fov_from_focal,
     intrinsics_from_focal,
     intrinsics_from_fov,
 )
@@ -602,7 +603,7 @@ def lens_warning(camera: _Camera, lens: LensEstimate | None) -> str | None:
     """What a user should know about the focal length used, or None when they gave it or it is sure."""
     if camera.source != "default":
         return None
-    fov = 2 * np.degrees(np.arctan(0.5 * camera.image_size[0] / camera.K[0, 0]))
+    fov = fov_from_focal(camera.image_size[0], float(camera.K[0, 0]))
     why = (
         "nobody was seen upright with planted feet long enough"
         if lens is None
@@ -683,10 +684,12 @@ def _with_lens(
         for run, joints in zip(track_runs, track_relative, strict=True)
     ]
     feet = estimate_focal(samples, camera.K, camera.image_size, camera.fps)
+    # one confidence per run, or none at all: a shorter list would pair runs with others' confidences
+    confidences = [s.confidence for s in samples if s.confidence is not None]
     horizon = focal_from_horizon(
         [s.joints for s in samples],
         [s.keypoints2d for s in samples],
-        [s.confidence for s in samples if s.confidence is not None] or None,
+        confidences if len(confidences) == len(samples) else None,
         camera.K,
         camera.image_size,
         camera.fps,

@@ -17,6 +17,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from finepose_core.geometry.camera import fov_from_focal
 from finepose_core.skeleton import H36M_JOINTS, H36M_NAME, H36M_PARENTS
 
 SCHEMA: Final = "finepose.result/1"
@@ -211,7 +212,7 @@ def check_schema(document: Any, where: str = "result") -> None:
 
 def camera_summary(camera: CameraResult, width: int) -> str:
     """One line for a user: the lens used and where the camera stands."""
-    fov = 2 * math.degrees(math.atan(0.5 * width / float(camera.K[0, 0])))
+    fov = fov_from_focal(width, float(camera.K[0, 0]))
     if camera.source == "estimated":
         sure = f" ± {camera.focal_uncertainty:.0%}" if camera.focal_uncertainty is not None else ""
         lens = f"estimated from the {camera.focal_from or 'people'}{sure}"

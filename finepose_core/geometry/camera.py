@@ -26,8 +26,17 @@ def intrinsics_from_fov(
     """K of a centred pinhole camera with square pixels and the given horizontal field of view."""
     if not 1.0 <= horizontal_fov_deg <= 179.0:
         raise ValueError(f"horizontal field of view must be within 1–179°, got {horizontal_fov_deg}")
-    focal = 0.5 * width / math.tan(math.radians(horizontal_fov_deg) / 2)
-    return intrinsics_from_focal(width, height, focal)
+    return intrinsics_from_focal(width, height, focal_from_fov(width, horizontal_fov_deg))
+
+
+def focal_from_fov(width: float, horizontal_fov_deg: float) -> float:
+    """The focal length (pixels) of an image `width` pixels wide that sees this horizontal field of view."""
+    return 0.5 * width / math.tan(math.radians(horizontal_fov_deg) / 2)
+
+
+def fov_from_focal(width: float, focal_px: float) -> float:
+    """The horizontal field of view (degrees) of an image `width` pixels wide at this focal length."""
+    return 2 * math.degrees(math.atan(0.5 * width / focal_px))
 
 
 def intrinsics_from_focal(width: int, height: int, focal_px: float) -> FloatArray:

@@ -30,9 +30,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import least_squares
 
-from finepose_core.geometry.gravity import GravityConfig, estimate_up, up_from_pitch_roll, upright_directions
+from finepose_core.geometry.camera import focal_from_fov
+from finepose_core.geometry.gravity import GravityConfig, estimate_up, up_from_pitch_roll
 from finepose_core.geometry.lens import LensEstimate
-from finepose_core.geometry.vanishing import ANKLES, LEGS, THORAX, VanishingConfig, image_up
+from finepose_core.geometry.vanishing import VanishingConfig, image_up, upright_segments
 
 FloatArray = NDArray[np.float64]
 
@@ -101,21 +102,6 @@ def _vertical(
     return _Vertical(down, distance, relative)
 
 
-def _segments(
-    joints: FloatArray, keypoints2d: FloatArray, confidence: FloatArray | None, config: HorizonConfig
-) -> tuple[FloatArray, FloatArray] | None:
-    """Feet (mid-ankles) and neck image points [N, 2] of a person's upright, legs-seen frames."""
-    upright = np.isfinite(upright_directions(joints, config.gravity)).all(axis=-1)
-    if confidence is not None:
-        upright &= (np.asarray(confidence)[:, list(LEGS)] >= config.gravity.min_leg_confidence).all(axis=1)
-    points = np.asarray(keypoints2d, dtype=np.float64)[upright]
-    feet, neck = points[:, list(ANKLES)].mean(axis=1), points[:, THORAX]
-    usable = np.isfinite(feet).all(axis=-1) & np.isfinite(neck).all(axis=-1)
-    if not usable.any():
-        return None
-    return feet[usable], neck[usable]
-
-
 def _shares(
     feet: FloatArray, neck: FloatArray, vanishing: FloatArray, normal: FloatArray, offset: float
 ) -> FloatArray:
@@ -157,9 +143,10 @@ def focal_from_horizon(
     runs = []
     for index, (pose, point) in enumerate(zip(poses, points, strict=True)):
         if len(pose):
-            found = _segments(pose, point, None if seen is None else seen[index], config)
-            if found is not None:
-                runs.append(found)
+            feet, neck = upright_segments(pose, point, None if seen is None else seen[index], config.gravity)
+            usable = np.isfinite(feet).all(axis=-1) & np.isfinite(neck).all(axis=-1)
+            if usable.any():
+                runs.append((feet[usable], neck[usable]))
     frames = sum(len(feet) for feet, _ in runs)
     if frames < config.min_frames:
         return None
@@ -193,20 +180,19 @@ def focal_from_horizon(
     # direction only; the pseudo-inverse leaves the horizon's variance as the others tell it
     covariance = np.linalg.pinv(fit.jac.T @ fit.jac) * spread**2 * block
     inverse = float(fit.x[0])
-    vertical_px = vertical.distance
     horizon = width / inverse if abs(inverse) > 1e-9 else math.inf
     horizon_error = math.sqrt(max(float(covariance[0, 0]), 0.0)) / max(abs(inverse), 1e-9)
-    product = horizon * vertical_px
-    if not math.isfinite(product):
-        return HorizonFit(float(intrinsics[0, 0]), math.inf, False, frames, horizon, vertical_px)
-    if product <= 0:  # horizon and vanishing point on one side: no pinhole camera gives that
-        return HorizonFit(float(intrinsics[0, 0]), math.inf, False, frames, horizon, vertical_px)
+    product = horizon * vertical.distance
+    # a horizon at infinity, or on the vanishing point's side (no pinhole camera gives that): no focal length
+    if not math.isfinite(product) or product <= 0:
+        return HorizonFit(float(intrinsics[0, 0]), math.inf, False, frames, horizon, vertical.distance)
     focal = math.sqrt(product)
     uncertainty = 0.5 * math.hypot(horizon_error, vertical.relative_error)
-    shortest = 0.5 * width / math.tan(math.radians(config.max_fov_deg) / 2)
-    longest = 0.5 * width / math.tan(math.radians(config.min_fov_deg) / 2)
-    sure = uncertainty <= config.sure_within and shortest <= focal <= longest
-    return HorizonFit(focal, uncertainty, sure, frames, horizon, vertical_px)
+    believable = (
+        focal_from_fov(width, config.max_fov_deg) <= focal <= focal_from_fov(width, config.min_fov_deg)
+    )
+    sure = uncertainty <= config.sure_within and believable
+    return HorizonFit(focal, uncertainty, sure, frames, horizon, vertical.distance)
 
 
 def horizon_lens(fit: HorizonFit | None) -> LensEstimate | None:

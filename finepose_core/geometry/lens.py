@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from finepose_core.geometry.camera import (
+    focal_from_fov,
     from_virtual,
     intrinsics_from_focal,
     person_rotations,
@@ -105,9 +106,11 @@ def estimate_focal(
     frames = sum(int(mask.sum()) for mask in still)
     if frames < config.min_contact_frames:
         return None
-    longest = 0.5 * width / math.tan(math.radians(config.min_fov_deg) / 2)
-    shortest = 0.5 * width / math.tan(math.radians(config.max_fov_deg) / 2)
-    focals = np.geomspace(shortest, longest, config.candidates)
+    focals = np.geomspace(
+        focal_from_fov(width, config.max_fov_deg),
+        focal_from_fov(width, config.min_fov_deg),
+        config.candidates,
+    )
     virtual = [_virtual(sample, K_old) for sample in samples]  # what the lifter predicted, once
     scores = np.zeros(len(focals))
     for i, focal in enumerate(focals):

@@ -67,24 +67,36 @@ class ImageUp:
     frames: int
 
 
+def upright_segments(
+    joints: NDArray[np.floating[Any]],
+    keypoints2d: NDArray[np.floating[Any]],
+    confidence: NDArray[np.floating[Any]] | None,
+    gravity: GravityConfig,
+) -> tuple[FloatArray, FloatArray]:
+    """Feet (mid-ankles) and neck (thorax) image points [N, 2] of one person's upright, legs-seen frames
+    (camera-space joints [F, 17, 3] choose them; NaN where the 2D has none)."""
+    upright = np.isfinite(upright_directions(joints, gravity)).all(axis=-1)
+    if confidence is not None:
+        legs = np.asarray(confidence)[:, list(LEGS)]
+        upright &= (legs >= gravity.min_leg_confidence).all(axis=1)
+    p = np.asarray(keypoints2d, dtype=np.float64)[upright]
+    return p[:, list(ANKLES)].mean(axis=1), p[:, THORAX]
+
+
 def _segments(
     people_joints: list[NDArray[np.floating[Any]]],
     keypoints2d: list[NDArray[np.floating[Any]]],
     confidences: list[NDArray[np.floating[Any]]] | None,
     gravity: GravityConfig,
 ) -> tuple[FloatArray, FloatArray]:
-    """Feet (mid-ankles) and neck (thorax) image points [N, 2] of every upright, legs-seen person-frame."""
+    """Feet and neck image points [N, 2] of every upright, legs-seen person-frame."""
     feet, necks = [], []
     for index, (joints, points) in enumerate(zip(people_joints, keypoints2d, strict=True)):
         if not len(joints):
             continue
-        upright = np.isfinite(upright_directions(joints, gravity)).all(axis=-1)
-        if confidences is not None:
-            legs = np.asarray(confidences[index])[:, list(LEGS)]
-            upright &= (legs >= gravity.min_leg_confidence).all(axis=1)
-        p = np.asarray(points, dtype=np.float64)
-        feet.append(p[upright][:, list(ANKLES)].mean(axis=1))
-        necks.append(p[upright][:, THORAX])
+        found = upright_segments(joints, points, None if confidences is None else confidences[index], gravity)
+        feet.append(found[0])
+        necks.append(found[1])
     if not feet:
         return np.zeros((0, 2)), np.zeros((0, 2))
     return np.concatenate(feet), np.concatenate(necks)
