@@ -560,7 +560,9 @@ class Pipeline:
                 contacts[run] = find_contacts(
                     world[run], track.keypoints2d[run], track.confidence2d[run], fps, feet
                 )
-                world[run] = plant_feet(world[run], contacts[run], fps, feet)
+                world[run] = plant_feet(
+                    world[run], contacts[run], fps, feet, world_from_camera[:3, 3], track.keypoints2d[run]
+                )
             joints_camera = to_world(world, np.linalg.inv(world_from_camera))
         frames = [frame_indices[f] for f in track.frames]
         windows = []

@@ -57,14 +57,26 @@ def test_contacts_come_from_the_still_ankle_in_the_image() -> None:
 
 def test_planted_feet_stay_put_on_the_floor() -> None:
     """Measured on this walk: the lifter-like joints skate 21.8 mm/frame with the ankles 40 mm high while
-    planted; held, 8.7 mm/frame and within 3 mm of their true height."""
+    planted; held, 8.0 mm/frame (the rest is in the frames around landing and lifting, not found as
+    contacts) and within 2 mm of their true height."""
     world, lifted, pixels, planted = _lifted_walk()
     held = plant_feet(lifted, find_contacts(lifted, pixels, None, FPS), FPS)
     assert _skate_mm(lifted, planted) > 18.0 and _height_error_mm(lifted, world, planted) > 35.0
-    assert _skate_mm(held, planted) < 10.0
+    assert _skate_mm(held, planted) < 9.0
     assert abs(_height_error_mm(held, world, planted)) < 5.0
-    # the shape of the body is kept: the whole pose moves together
-    np.testing.assert_allclose(held - held[:, :1], lifted - lifted[:, :1], atol=1e-9)
+    # the shape of the body is kept: all but the legs move together, the legs keep their bones' lengths
+    legs = [1, 2, 3, 4, 5, 6]
+    rest = [j for j in range(17) if j not in legs]
+    np.testing.assert_allclose(held[:, rest] - held[:, :1], lifted[:, rest] - lifted[:, :1], atol=1e-9)
+    for parent, child in ((1, 2), (2, 3), (4, 5), (5, 6)):
+        np.testing.assert_allclose(
+            np.linalg.norm(held[:, child] - held[:, parent], axis=-1),
+            np.linalg.norm(lifted[:, child] - lifted[:, parent], axis=-1),
+            atol=1e-6,
+        )
+    # and the legs bend only a little to reach the floor's points
+    moved = np.linalg.norm((held - held[:, :1]) - (lifted - lifted[:, :1]), axis=-1)
+    assert moved.max() < 0.05
 
 
 def test_nothing_moves_without_contacts() -> None:
@@ -78,7 +90,7 @@ def test_a_contact_goes_on_where_the_ankle_is_hidden() -> None:
     ankle there, so without carrying the contacts on, those frames are not planted and the foot slides with
     the root's error. Carried on up to the walk's typical contact length (as found where the ankle is seen),
     more of them are planted, none outside a true contact, and the planted foot slides less. Measured:
-    hidden planted frames found 0 of 30 without carrying, 18 with; skate 11.2 → 8.7 mm/frame."""
+    hidden planted frames found 0 of 30 without carrying, 18 with; skate 10.6 → 8.0 mm/frame."""
     rng = np.random.default_rng(1)
     _, lifted, pixels, planted = _lifted_walk()
     confidence = np.ones((FRAMES, 17))

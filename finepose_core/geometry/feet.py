@@ -4,10 +4,10 @@ The lifter's root-relative poses are good; what makes feet slide is mostly the r
 single camera measures poorly (a centimetre of 2D noise is several centimetres of depth at a few metres).
 The image, on the other hand, sees a planted foot sharply: its ankle stands still in the picture. So a
 contact is an ankle that is still in 2D (in body heights per second, so it holds at any distance) and not
-clearly higher than the other one. Each contact pins its ankle to one point on the floor (its median
-position, lowered onto the floor), and the whole body is shifted frame by frame by the mean pull of its
-planted ankles, eased between contacts, so the motion keeps its shape and every client — the JSON, the
-add-on, the batch script — gets feet that stay where they were put down, soles on the floor.
+clearly higher than the other one. Each contact pins its ankle to one point on the floor, the points
+and a frame-by-frame shift of the whole body found together (plant_feet), and what the shift cannot do
+while both feet are down the leg does, bending its knee: the motion keeps its shape and every client —
+the JSON, the add-on, the batch script — gets feet that stay where they were put down, soles on the floor.
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg import solveh_banded
 from scipy.ndimage import binary_dilation, gaussian_filter1d
+from scipy.sparse import coo_matrix
+from scipy.sparse.linalg import spsolve
 
 FloatArray = NDArray[np.float64]
 ANKLES = (3, 6)
 # the ankle joint centre stands this far above the floor (a typical adult's malleolus height; rigs differ:
 # the rendered clips' ankle joints stand 7.5–15 cm up); placement's floor uses it too
 ANKLE_HEIGHT_M = 0.08
+# how firmly a contact's point is held at the ankle's height above the floor, against its ankle's pull
+_FLOOR_WEIGHT = 1e4
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,16 @@ class FeetConfig:
     # λ of plant_feet: 0 pins exactly (the root's per-frame depth noise is what moves a planted foot, so
     # following it frame by frame is the fix); larger smooths the shift at the cost of some sliding
     smoothness: float = 0.02
+    # how much plant_feet keeps the lifted root's place (per frame, against 1 for a planted ankle): little
+    # along the line of sight, where a single camera's depth wanders, more across it, which the image shows
+    depth_trust: float = 1e-4
+    side_trust: float = 1e-3
+    # while both feet are held, the one moving faster in the image counts less (see _stillness)
+    still_scale: float = 0.1
+    # contact frames further than this from their contact's point (metres, horizontally) count less
+    robust_m: float = 0.015
+    robust_iterations: int = 4
+    reach: bool = True  # planted ankles moved onto their points by bending the leg (see plant_feet)
     on_floor: bool = True  # planted ankles lowered or raised onto the floor (z = ankle height)
     # where the ankle is hidden (confidence under `seen_confidence`: behind someone, or a filled frame), a
     # contact is carried on into the hidden frames up to the person's typical contact length, and two
@@ -197,34 +210,172 @@ def plant_feet(
     contacts: NDArray[np.bool_],
     fps: float,
     config: FeetConfig | None = None,
+    camera_position: NDArray[np.floating[Any]] | None = None,
+    keypoints2d: NDArray[np.floating[Any]] | None = None,
 ) -> FloatArray:
     """World joints [F, 17, 3] shifted frame by frame so that each contact's ankle stays at one point
-    (on the floor when `on_floor`).
+    (on the floor when `on_floor`), the legs bent the rest of the way (`reach`).
 
-    The shift s_t is the least-squares balance of the planted ankles' pulls and smoothness:
-        Σ_t Σ_planted |a_t + s_t − pin|² + λ Σ_t |s_{t+1} − s_t|²,
-    a tridiagonal system: the pins hold where a foot is down, and between contacts the shift glides
-    linearly from one contact's to the next."""
+    The shifts s_t and the contacts' points p_k are found together, by least squares over
+        Σ_t Σ_k planted at t |a_kt + s_t − p_k|²  +  λ Σ_t |s_{t+1} − s_t|²  +  Σ_t s_tᵀ M_t s_t,
+    where M_t trusts the lifted root a little along the line of sight (`depth_trust`: a single camera's
+    depth is what wanders) and much more across it (`side_trust`: that is what the image shows).
+    Taking each point where its ankle was on average, alone, would not do: while both feet are down
+    the two points disagree by however far the root's depth had wandered between the two contacts, and
+    the body jumps by half of it each time a contact begins or ends. Found together, each new contact
+    starts where its ankle is as the body stands then, and the depth the image cannot tell is carried
+    from one planted foot to the next. `camera_position` (world) gives the line of sight; without it
+    the lifted root is trusted as along it everywhere. `keypoints2d` [F, 17, 2] (the 2D the person was
+    lifted from) tells which of two held feet to trust more (_stillness)."""
     config = config or FeetConfig()
     joints = np.array(world, dtype=np.float64)
     frames = len(joints)
-    pull = np.zeros((frames, 3))
-    count = np.zeros(frames)
-    for side, ankle in enumerate(ANKLES):
-        for start, end in mask_runs(contacts[:, side]):
-            pin = np.median(joints[start:end, ankle], axis=0)
-            if config.on_floor:
-                pin[2] = ANKLE_HEIGHT_M
-            pull[start:end] += pin - joints[start:end, ankle]
-            count[start:end] += 1
-    if not count.any():
+    runs = [(side, start, end) for side in range(len(ANKLES)) for start, end in mask_runs(contacts[:, side])]
+    if not runs:
         return joints
-    if frames == 1:  # no smoothness to balance: the pull itself
-        return np.asarray(joints + (pull / count[:, None])[:, None])
-    smooth = max(config.smoothness, 1e-6)
-    # the symmetric tridiagonal matrix diag(count) + λ·(path Laplacian) in solveh_banded's upper form
-    bands = np.zeros((2, frames))
-    bands[0, 1:] = -smooth
-    bands[1] = count + smooth * np.r_[1.0, np.full(frames - 2, 2.0), 1.0] + 1e-9
-    shift = solveh_banded(bands, pull)
-    return np.asarray(joints + shift[:, None])
+    prior = np.ones(contacts.shape) if keypoints2d is None else _stillness(keypoints2d, fps, config)
+    shift, points, weights = _shifts(joints, runs, config, camera_position, prior)
+    joints += shift.reshape(frames, 1, 3)
+    if config.reach:
+        # what the shift could not do while both feet are down (the lifted legs move a little against each
+        # other): each planted ankle is moved the rest of the way onto its point, as far as its contact is
+        # trusted there, the knee bending to keep the leg's bones their length
+        for (side, start, end), point, weight in zip(runs, points, weights, strict=True):
+            ankle = joints[start:end, ANKLES[side]]
+            target = ankle + weight[:, None] * (point - ankle)
+            joints[start:end] = _leg_reaching(joints[start:end], side, target)
+    return joints
+
+
+def _stillness(keypoints2d: NDArray[np.floating[Any]], fps: float, config: FeetConfig) -> FloatArray:
+    """[F, 2] how much each ankle's contact counts while both feet are held: 1 for the one that is the
+    stiller in the image, less for the other the faster it moves (the weight of a speed of `still_scale`
+    body heights per second is a half)."""
+    pixels = np.asarray(keypoints2d, dtype=np.float64)
+    height = float(np.nanmedian(np.ptp(pixels[..., 1], axis=1)))
+    if len(pixels) < 2 or not np.isfinite(height) or height <= 0 or not np.isfinite(pixels).all():
+        return np.ones((len(pixels), len(ANKLES)))
+    sigma = config.smoothing_seconds * fps
+    speeds = np.stack([_speed(pixels[:, ankle], fps, sigma) / height for ankle in ANKLES], axis=1)
+    weights = 1.0 / (1.0 + (speeds / config.still_scale) ** 2)
+    return np.asarray(weights / weights.max(axis=1, keepdims=True))
+
+
+def _shifts(
+    joints: FloatArray,
+    runs: list[tuple[int, int, int]],
+    config: FeetConfig,
+    camera_position: NDArray[np.floating[Any]] | None,
+    prior: FloatArray,
+) -> tuple[FloatArray, FloatArray, list[FloatArray]]:
+    """The per-frame shifts [F, 3] of plant_feet, by iteratively reweighted least squares in the unknowns
+    (s_0 … s_{F−1}, p_0 … p_{K−1}), three coordinates each.
+
+    A contact found a few frames too early or too late (a foot swinging towards the camera barely moves
+    in the image) would drag the planted foot along while both are held; its frames disagree with the
+    rest of its contact, so their weight is lowered the further they are from its point (a Cauchy
+    weight of scale `robust_m`), and the planted foot stays where it is."""
+    frames = len(joints)
+    size = 3 * (frames + len(runs))
+    eye = np.eye(3)
+    pair = np.block([[eye, -eye], [-eye, eye]])
+    axes = np.arange(3)
+    fixed = _Normal(size)
+    if frames > 1:
+        t = np.arange(frames - 1)
+        index = np.concatenate([3 * t[:, None] + axes, 3 * (t[:, None] + 1) + axes], 1)
+        fixed.add(index, np.broadcast_to(max(config.smoothness, 1e-6) * pair, (len(t), 6, 6)))
+    # the lifted root's own place: trusted across the line of sight, less along it
+    if camera_position is None:
+        trust = np.broadcast_to(config.depth_trust * eye, (frames, 3, 3))
+    else:
+        sight = joints[:, 0] - np.asarray(camera_position, np.float64)
+        sight /= np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-9)
+        along = sight[:, :, None] * sight[:, None, :]
+        trust = config.depth_trust * along + config.side_trust * (eye - along)
+    fixed.add(3 * np.arange(frames)[:, None] + axes, trust)
+    for k, (_, start, end) in enumerate(runs):
+        if config.on_floor:  # the point held at the ankle's height above the floor
+            weight = _FLOOR_WEIGHT * (end - start)
+            fixed.add(np.array([[3 * (frames + k) + 2]]), np.array([[[weight]]]))
+            fixed.rhs[3 * (frames + k) + 2] += weight * ANKLE_HEIGHT_M
+    ankles = [joints[start:end, ANKLES[side]] for side, start, end in runs]
+    weights = [prior[start:end, side] for side, start, end in runs]
+    shift = np.zeros((frames, 3))
+    points = np.zeros((len(runs), 3))
+    for iteration in range(config.robust_iterations + 1):
+        system = fixed.copy()
+        for k, (_, start, end) in enumerate(runs):
+            t = np.arange(start, end)
+            w = weights[k]
+            # w·|a + s − p|²: its quadratic block over (s_t, p_k) and its linear terms
+            index = np.concatenate(
+                [3 * t[:, None] + axes, np.broadcast_to(3 * (frames + k) + axes, (len(t), 3))], 1
+            )
+            system.add(index, w[:, None, None] * pair)
+            np.subtract.at(system.rhs, (3 * t[:, None] + axes).ravel(), (w[:, None] * ankles[k]).ravel())
+            system.rhs[3 * (frames + k) + axes] += (w[:, None] * ankles[k]).sum(axis=0)
+        solution = system.solve()
+        shift = solution[: 3 * frames].reshape(frames, 3)
+        points = solution[3 * frames :].reshape(-1, 3)
+        if iteration == config.robust_iterations:
+            break
+        for k, (side, start, end) in enumerate(runs):
+            miss = np.linalg.norm((ankles[k] + shift[start:end] - points[k])[:, :2], axis=1)
+            weights[k] = prior[start:end, side] / (1.0 + (miss / config.robust_m) ** 2)
+    return shift, points, weights
+
+
+def _leg_reaching(joints: FloatArray, side: int, target: FloatArray) -> FloatArray:
+    """Poses [B, 17, 3] with the leg of `side` bent so that its ankle reaches `target` [B, 3] (or as near
+    as the leg's length allows): the hip stays, the thigh and shin keep their lengths, and the knee bends
+    in the plane of hip, knee and target, to the side it was bent to."""
+    out = np.array(joints, dtype=np.float64)
+    ankle = ANKLES[side]
+    knee, hip = ankle - 1, ankle - 2
+    thigh = np.linalg.norm(out[:, knee] - out[:, hip], axis=1)
+    shin = np.linalg.norm(out[:, ankle] - out[:, knee], axis=1)
+    reach = target - out[:, hip]
+    distance = np.linalg.norm(reach, axis=1)
+    distance = np.clip(distance, np.abs(thigh - shin) + 1e-6, thigh + shin - 1e-6)
+    along = reach / np.maximum(np.linalg.norm(reach, axis=1, keepdims=True), 1e-9)
+    bend = out[:, knee] - out[:, hip]
+    bend -= (bend * along).sum(axis=1, keepdims=True) * along
+    bend /= np.maximum(np.linalg.norm(bend, axis=1, keepdims=True), 1e-9)
+    # the knee where the two bones meet: x along the hip→target line, y off it (law of cosines)
+    x = (thigh**2 - shin**2 + distance**2) / (2 * distance)
+    y = np.sqrt(np.maximum(thigh**2 - x**2, 0.0))
+    out[:, knee] = out[:, hip] + x[:, None] * along + y[:, None] * bend
+    out[:, ankle] = out[:, hip] + distance[:, None] * along
+    return out
+
+
+class _Normal:
+    """Normal equations A x = b assembled from symmetric blocks over chosen unknowns."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.rows: list[NDArray[np.int64]] = []
+        self.cols: list[NDArray[np.int64]] = []
+        self.vals: list[FloatArray] = []
+        self.rhs = np.zeros(size)
+
+    def add(self, index: NDArray[np.int64], block: NDArray[np.floating[Any]]) -> None:
+        """Adds B blocks [B, n, n], each over the unknowns index[b] [n]."""
+        width = index.shape[1]
+        self.rows.append(np.repeat(index, width, axis=1).ravel())
+        self.cols.append(np.tile(index, (1, width)).ravel())
+        self.vals.append(np.asarray(block, np.float64).ravel())
+
+    def copy(self) -> _Normal:
+        other = _Normal(self.size)
+        other.rows, other.cols, other.vals = list(self.rows), list(self.cols), list(self.vals)
+        other.rhs = self.rhs.copy()
+        return other
+
+    def solve(self) -> FloatArray:
+        matrix = coo_matrix(
+            (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
+            shape=(self.size, self.size),
+        ).tocsc()
+        return np.asarray(spsolve(matrix, self.rhs))
