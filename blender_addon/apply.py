@@ -163,7 +163,7 @@ def _animate(
 ) -> None:
     """Key one person onto `obj`. `on_floor`: stand a user's rig on the floor by its own feet (SolveOptions);
     the generated skeleton is built from the joints and stands as they do."""
-    prepared = prepare(person.joints_world, fps, options.motion, z_offset)
+    prepared = prepare(person.joints_world, fps, options.motion, z_offset, person.foot_contacts)
     rest = replace(rest_pose(obj), carriers=carriers)
     try:
         motion = solve(
@@ -173,6 +173,8 @@ def _animate(
             SolveOptions(
                 root_motion=options.motion.root_motion,
                 planted=prepared.planted,
+                # locked feet stay locked on the rig: its legs reach for the motion's ankles
+                reach_ankles=options.motion.foot_locking,
                 on_floor=on_floor and options.motion.put_on_floor,
                 ankle_height=ankle_height,
             ),

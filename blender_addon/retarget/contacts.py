@@ -25,6 +25,9 @@ class ContactOptions:
     speed_m_s: float = 0.35
     min_frames: int = 3  # shorter contacts are noise
     blend_frames: int = 3  # easing in and out of a lock
+    # a contact of the result's own (foot_contacts) is locked where the ankle is within this of where it was
+    # held (its median over the contact): the placement held it there, unless it judged the contact wrong
+    held_m: float = 0.02
 
 
 def runs(mask: Array) -> list[tuple[int, int]]:
@@ -51,12 +54,30 @@ def detect_contacts(ankle: Array, fps: float, options: ContactOptions | None = N
     return out
 
 
+def held_contacts(ankle: Array, contact: Array, options: ContactOptions | None = None) -> Array:
+    """[F] booleans: the frames of a result's contacts `contact` [F] where the ankle [F, 3] is still where the
+    placement held it — within `held_m` of its median over each contact. A contact the placement judged
+    wrong (a foot swinging towards the camera barely moves in the image) was let go there, and the foot
+    moves: locking it would stop a swinging foot."""
+    options = options or ContactOptions()
+    ankle = np.asarray(ankle, np.float64)
+    out = np.zeros(len(ankle), bool)
+    for start, end in runs(np.asarray(contact, bool)):
+        spot = np.median(ankle[start:end], axis=0)
+        out[start:end] = np.linalg.norm(ankle[start:end] - spot, axis=-1) < options.held_m
+    kept = np.zeros(len(out), bool)
+    for start, end in runs(out):
+        if end - start >= options.min_frames:
+            kept[start:end] = True
+    return kept
+
+
 def two_bone_ik(hip: Array, target: Array, pole: Array, thigh: float, shin: float) -> tuple[Array, Array]:
     """Knee and ankle [F, 3] reaching for target with fixed segment lengths, bending towards pole."""
     reach = target - hip
     distance = np.linalg.norm(reach, axis=-1, keepdims=True)
     u = reach / np.maximum(distance, 1e-9)
-    d = np.clip(distance, abs(thigh - shin) + 1e-6, thigh + shin - 1e-6)
+    d = np.clip(distance, max(abs(thigh - shin), 1e-9), thigh + shin)
     along = (thigh**2 - shin**2 + d**2) / (2 * d)
     height = np.sqrt(np.maximum(thigh**2 - along**2, 0.0))
     side = pole - hip
@@ -85,14 +106,19 @@ def eased_contacts(mask: Array, blend_frames: int) -> tuple[Array, NDArray[np.in
 
 
 def lock_feet(
-    joints: Array, fps: float, options: ContactOptions | None = None
+    joints: Array, fps: float, options: ContactOptions | None = None, found: Array | None = None
 ) -> tuple[Array, dict[str, Array]]:
-    """Joints [F, 17, 3] with each planted ankle pinned, and the contact masks per side ("L", "R")."""
+    """Joints [F, 17, 3] with each planted ankle pinned, and the contact masks per side ("L", "R"): the
+    result's own contacts `found` [F, 2] (right, left; see held_contacts) where it has them, else those
+    found on the joints (detect_contacts)."""
     options = options or ContactOptions()
     out = np.array(joints, dtype=np.float64)
     contacts: dict[str, Array] = {}
     for side, (hip, knee, ankle) in LEGS.items():
-        mask = detect_contacts(out[:, ankle], fps, options)
+        if found is not None:
+            mask = held_contacts(out[:, ankle], np.asarray(found)[:, 0 if side == "R" else 1], options)
+        else:
+            mask = detect_contacts(out[:, ankle], fps, options)
         contacts[side] = mask
         if not mask.any():
             continue

@@ -67,9 +67,14 @@ def floor_offset(people: list[Array], contacts: list[Array | None] | None = None
 
 
 def prepare(
-    joints_world: Array, fps: float, options: MotionOptions | None = None, z_offset: float = 0.0
+    joints_world: Array,
+    fps: float,
+    options: MotionOptions | None = None,
+    z_offset: float = 0.0,
+    foot_contacts: Array | None = None,
 ) -> PreparedMotion:
-    """Smoothing, the floor offset (see floor_offset; applied when options.put_on_floor) and foot locking."""
+    """Smoothing, the floor offset (see floor_offset; applied when options.put_on_floor) and foot locking,
+    of the result's own contacts `foot_contacts` [F, 2] (right, left) where it has them (lock_feet)."""
     options = options or MotionOptions()
     joints = np.array(joints_world, dtype=np.float64)
     if options.smoothing > 0:
@@ -78,6 +83,6 @@ def prepare(
         joints[..., 2] += z_offset
     contacts: dict[str, Array] = {}
     if options.foot_locking and len(joints) >= 3:
-        joints, contacts = lock_feet(joints, fps, ContactOptions())
+        joints, contacts = lock_feet(joints, fps, ContactOptions(), foot_contacts)
     planted = planted_weights(joints, fps, contacts or None) if options.flat_feet else None
     return PreparedMotion(joints, contacts, planted)

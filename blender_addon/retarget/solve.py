@@ -37,6 +37,7 @@ from .bones import (
     RSHOULDER,
     SPINE,
 )
+from .contacts import two_bone_ik
 from .feet import ANKLE_HEIGHT_M, flat_foot_delta, flat_share
 from .rotations import Array
 
@@ -80,6 +81,10 @@ class SolveOptions:
     # "L"/"R" → [F] 0–1: how much each mapped foot bone is kept flat on the floor (feet.py); None: the
     # feet follow their shins throughout
     planted: dict[str, Array] | None = None
+    # the legs bent for the rig's ankles to land where the motion's do (at the rig's size) rather than
+    # wherever its own pelvis and bone lengths take them (_legs_reaching): locked feet stay locked on the
+    # rig; False: the legs are solved as directions, like the other bones
+    reach_ankles: bool = False
     # Standing the rig on the floor: the joints' planted ankles stand ANKLE_HEIGHT_M over z = 0 (after
     # put_on_floor); the rig's should stand over it by its own ankle height over its soles (world units,
     # armature.ankle_height_over_soles; None: ANKLE_HEIGHT_M at the rig's size), with its legs hanging
@@ -146,11 +151,19 @@ def solve(
     if not options.root_motion:
         root[:, :2] = root[:1, :2]
     scaled = joints - joints[:, HIP : HIP + 1] + (scale * root)[:, None]
+    # where the rig's ankles go: the observed ones at the rig's size, the legs hanging from its thighs
+    ankles = scaled[:, HIP : HIP + 1] + scale * (joints[:, [LANKLE, RANKLE]] - joints[:, HIP : HIP + 1])
     if options.on_floor:
         ankle = options.ankle_height if options.ankle_height is not None else scale * ANKLE_HEIGHT_M
-        scaled[..., 2] += ankle - scale * ANKLE_HEIGHT_M + _hip_drop(rest, bone_map)
+        drop = _hip_drop(rest, bone_map)
+        scaled[..., 2] += ankle - scale * ANKLE_HEIGHT_M + drop
+        ankles[..., 2] += ankle - scale * ANKLE_HEIGHT_M
     to_armature = np.linalg.inv(rest.object_matrix)
     points = scaled @ to_armature[:3, :3].T + to_armature[:3, 3]  # [F, 17, 3] armature space
+    pelvis_delta = _pelvis_delta(points, rest, bone_map)
+    if options.reach_ankles:
+        targets = ankles @ to_armature[:3, :3].T + to_armature[:3, 3]
+        points = _legs_reaching(points, targets, pelvis_delta, rest, bone_map)
 
     rig_of = {rig: logical for logical, rig in bone_map.items()}
     carriers = {rig: _carrier(rig, rest, rig_of) for rig in rig_of}
@@ -170,7 +183,7 @@ def solve(
         parent_delta = deltas[carrier] if carrier is not None else rot.identity(frames)
         parent_deltas[bone.name] = parent_delta
         if logical == "pelvis":
-            deltas[bone.name] = _pelvis_delta(points, rest, bone_map)
+            deltas[bone.name] = pelvis_delta
             continue
         definition = BY_NAME[logical]
         direction = points[:, definition.tail] - points[:, definition.head]
@@ -222,12 +235,76 @@ def solve(
     return Motion(rotations, root_bone, location, scale)
 
 
+RIG_LEGS = (
+    ("thigh.L", "shin.L", "foot.L", LHIP, LKNEE, LANKLE),
+    ("thigh.R", "shin.R", "foot.R", RHIP, RKNEE, RANKLE),
+)
+
+
+def _leg_rest(
+    rest: RestPose, bone_map: dict[str, str], thigh: str, shin: str, foot: str
+) -> tuple[Array, Array, Array]:
+    """A rig leg at rest, armature space: its thigh's head, knee (the shin's head) and ankle (the foot's
+    head, or the shin's tail where no foot is mapped)."""
+    hip, knee = rest.bone(bone_map[thigh]).head, rest.bone(bone_map[shin]).head
+    if foot in bone_map:
+        return hip, knee, rest.bone(bone_map[foot]).head
+    shin_bone = rest.bone(bone_map[shin])
+    length = float(np.linalg.norm(knee - hip))  # RestBone keeps no length: the thigh's stands in
+    return hip, knee, knee + length * rot.normalize(shin_bone.rotation[:, 1])
+
+
+def _legs_reaching(
+    points: Array, targets: Array, pelvis_delta: Array, rest: RestPose, bone_map: dict[str, str]
+) -> Array:
+    """Joints [F, 17, 3] (armature space) with each leg's hip moved to where the rig's thigh starts and
+    its knee and ankle bent so that the rig's own thigh and shin reach `targets` [F, 2, 3] (left, right
+    ankle), or as near as they can, the knee bending the way the observed one does.
+
+    Solving the legs as directions alone would put the rig's ankles wherever its pelvis, hip width and
+    bone lengths take them, which is not where the motion's feet are: a planted foot would slide by the
+    frame-to-frame differences between the two."""
+    out = np.array(points, dtype=np.float64)
+    pelvis_head = rest.bone(bone_map["pelvis"]).head
+    left, right = rest.bone(bone_map["thigh.L"]).head, rest.bone(bone_map["thigh.R"]).head
+    rest_forward = rot.normalize(
+        np.cross(left - right, rest.bone(bone_map["spine"]).head - 0.5 * (left + right))
+    )
+    forward = rot.rotate(pelvis_delta, np.broadcast_to(rest_forward, out[:, HIP].shape))
+    for side, (thigh, shin, foot, hip_j, knee_j, ankle_j) in enumerate(RIG_LEGS):
+        if thigh not in bone_map or shin not in bone_map:
+            continue
+        hip_rest, knee_rest, ankle_rest = _leg_rest(rest, bone_map, thigh, shin, foot)
+        upper = float(np.linalg.norm(knee_rest - hip_rest))
+        lower = float(np.linalg.norm(ankle_rest - knee_rest))
+        hip = out[:, HIP] + rot.rotate(
+            pelvis_delta, np.broadcast_to(hip_rest - pelvis_head, out[:, HIP].shape)
+        )
+        reach = rot.normalize(targets[:, side] - hip)
+        bend = out[:, knee_j] - out[:, hip_j]
+        bend -= np.sum(bend * reach, axis=-1, keepdims=True) * reach
+        # a leg seen straight tells no bend direction: the knee then goes forwards
+        straight = np.linalg.norm(bend, axis=-1) < 1e-3 * (upper + lower)
+        bend = np.where(straight[:, None], forward, bend)
+        knee, ankle = two_bone_ik(hip, targets[:, side], hip + bend, upper, lower)
+        out[:, hip_j] = hip
+        out[:, knee_j] = knee
+        out[:, ankle_j] = ankle
+    return out
+
+
 def _rest_direction(logical: str, rest: RestPose, bone_map: dict[str, str]) -> Array:
     """Where the logical bone points on the rig at rest, in armature space: along its rig bone (local +Y),
     except the spine, which runs from its bone's head to the neck bone's head — the thorax joint — since a
     rig's spine bone is often one of several segments, or a control that need not point along them
     (Rigify's chest)."""
     bone = rest.bone(bone_map[logical])
+    for thigh, shin, foot, *_ in RIG_LEGS:  # the legs: joint to joint, as _legs_reaching bends them
+        if logical in (thigh, shin) and thigh in bone_map and shin in bone_map:
+            hip, knee, ankle = _leg_rest(rest, bone_map, thigh, shin, foot)
+            span = knee - hip if logical == thigh else ankle - knee
+            if float(np.linalg.norm(span)) > 1e-6:
+                return rot.normalize(span)
     if logical == "spine" and "neck" in bone_map:
         span = rest.bone(bone_map["neck"]).head - bone.head
         if float(np.linalg.norm(span)) > 1e-6:

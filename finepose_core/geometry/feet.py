@@ -337,7 +337,7 @@ def _leg_reaching(joints: FloatArray, side: int, target: FloatArray) -> FloatArr
     shin = np.linalg.norm(out[:, ankle] - out[:, knee], axis=1)
     reach = target - out[:, hip]
     distance = np.linalg.norm(reach, axis=1)
-    distance = np.clip(distance, np.abs(thigh - shin) + 1e-6, thigh + shin - 1e-6)
+    distance = np.clip(distance, np.maximum(np.abs(thigh - shin), 1e-9), thigh + shin)
     along = reach / np.maximum(np.linalg.norm(reach, axis=1, keepdims=True), 1e-9)
     bend = out[:, knee] - out[:, hip]
     bend -= (bend * along).sum(axis=1, keepdims=True) * along
