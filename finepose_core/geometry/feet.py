@@ -43,7 +43,9 @@ class FeetConfig:
     # following it frame by frame is the fix); larger smooths the shift at the cost of some sliding
     smoothness: float = 0.02
     # how much plant_feet keeps the lifted root's place (per frame, against 1 for a planted ankle): little
-    # along the line of sight, where a single camera's depth wanders, more across it, which the image shows
+    # along the line of sight, where a single camera's depth wanders, more sideways across it, which the
+    # image shows; its height not at all (that is the floor's to say: between contacts, and before the
+    # first and after the last, the body keeps the height its planted feet gave it)
     depth_trust: float = 1e-4
     side_trust: float = 1e-3
     # while both feet are held, the one moving faster in the image counts less (see _stillness)
@@ -218,8 +220,9 @@ def plant_feet(
 
     The shifts s_t and the contacts' points p_k are found together, by least squares over
         Σ_t Σ_k planted at t |a_kt + s_t − p_k|²  +  λ Σ_t |s_{t+1} − s_t|²  +  Σ_t s_tᵀ M_t s_t,
-    where M_t trusts the lifted root a little along the line of sight (`depth_trust`: a single camera's
-    depth is what wanders) and much more across it (`side_trust`: that is what the image shows).
+    where M_t trusts the lifted root's horizontal place a little along the line of sight (`depth_trust`: a
+    single camera's depth is what wanders) and more sideways (`side_trust`: that is what the image shows),
+    and its height not at all: that is the floor's.
     Taking each point where its ankle was on average, alone, would not do: while both feet are down
     the two points disagree by however far the root's depth had wandered between the two contacts, and
     the body jumps by half of it each time a contact begins or ends. Found together, each new contact
@@ -285,15 +288,17 @@ def _shifts(
         t = np.arange(frames - 1)
         index = np.concatenate([3 * t[:, None] + axes, 3 * (t[:, None] + 1) + axes], 1)
         fixed.add(index, np.broadcast_to(max(config.smoothness, 1e-6) * pair, (len(t), 6, 6)))
-    # the lifted root's own place: trusted across the line of sight, less along it
+    # the lifted root's own place: trusted sideways across the line of sight, less along it, not in height
+    level = np.diag([1.0, 1.0, 0.0])
     if camera_position is None:
-        trust = np.broadcast_to(config.depth_trust * eye, (frames, 3, 3))
+        trust = np.broadcast_to(config.depth_trust * level, (frames, 3, 3))
     else:
-        sight = joints[:, 0] - np.asarray(camera_position, np.float64)
+        sight = (joints[:, 0] - np.asarray(camera_position, np.float64)) @ level
         sight /= np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-9)
         along = sight[:, :, None] * sight[:, None, :]
-        trust = config.depth_trust * along + config.side_trust * (eye - along)
-    fixed.add(3 * np.arange(frames)[:, None] + axes, trust)
+        trust = config.depth_trust * along + config.side_trust * (level - along)
+    # (a whisker of trust in height keeps the system regular where no point holds a height: off the floor)
+    fixed.add(3 * np.arange(frames)[:, None] + axes, trust + 1e-9 * eye)
     for k, (_, start, end) in enumerate(runs):
         if config.on_floor:  # the point held at the ankle's height above the floor
             weight = _FLOOR_WEIGHT * (end - start)
