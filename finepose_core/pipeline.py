@@ -49,6 +49,7 @@ from finepose_core.geometry.placement import (
     fit_floor,
     floor_warning,
     root_translations,
+    steady_depth,
     to_world,
 )
 from finepose_core.lifter import Lifter, LiftResult, PersonInput
@@ -434,6 +435,10 @@ class Pipeline:
             ([track.keypoints2d for track in tracks], camera.K),
         )
         world_from_camera = floor.world_from_camera()
+        camera_joints = [
+            np.concatenate([steady_depth(joints[run], camera.fps) for run in track_runs])
+            for joints, track_runs in zip(camera_joints, runs, strict=True)
+        ]
         feet = FeetConfig() if options.plant_feet else None
         results = [
             self._person(

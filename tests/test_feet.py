@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from finepose_core.geometry.camera import intrinsics_from_fov, project
-from finepose_core.geometry.feet import ANKLES, FeetConfig, find_contacts, mask_runs, plant_feet
+from finepose_core.geometry.feet import (
+    ANKLES,
+    FeetConfig,
+    _leg_reaching,
+    find_contacts,
+    mask_runs,
+    plant_feet,
+)
 from tests.test_placement_result import FPS, _camera, _walker
 
 FRAMES = 150
@@ -134,3 +142,16 @@ def test_a_foot_at_the_same_spot_before_and_after_a_hidden_stretch_stayed_there(
     moved[70:, ANKLES[0], 0] += 0.2 * 300
     found = find_contacts(world, moved, confidence, FPS)
     assert len(mask_runs(found[:, 0])) == 2 and not found[55, 0]
+
+
+def test_a_straight_leg_bends_its_knee_forwards_to_reach() -> None:
+    """A leg lifted perfectly straight gives no direction to bend in: reaching for a point 10 cm nearer
+    the hip, its knee goes forwards (the body faces −y here: left hip at +x), the bones keep their length."""
+    pose = np.zeros((1, 17, 3))
+    pose[0, [0, 1, 4], :] = [[0.0, 0.0, 0.9], [-0.1, 0.0, 0.9], [0.1, 0.0, 0.9]]
+    pose[0, 2], pose[0, 3] = [-0.1, 0.0, 0.5], [-0.1, 0.0, 0.1]
+    bent = _leg_reaching(pose, 0, np.array([[-0.1, 0.0, 0.2]]))[0]
+    np.testing.assert_allclose(bent[3], [-0.1, 0.0, 0.2], atol=1e-12)
+    assert np.linalg.norm(bent[2] - bent[1]) == pytest.approx(0.4)
+    assert np.linalg.norm(bent[3] - bent[2]) == pytest.approx(0.4)
+    assert bent[2, 1] < -0.15 and bent[2, 0] == pytest.approx(-0.1)

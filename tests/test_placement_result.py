@@ -17,6 +17,7 @@ from finepose_core.geometry.placement import (
     fit_floor,
     floor_warning,
     root_translations,
+    steady_depth,
     to_world,
 )
 from finepose_core.result import (
@@ -91,6 +92,27 @@ def test_known_root_translation_is_recovered() -> None:
     np.testing.assert_allclose(estimated, root[:, 0], atol=1e-3)
     # people keep their relative depths: the walker moves away by 0.5 m/s × 2 s ≈ 1 m of depth
     assert estimated[-1, 2] - estimated[0, 2] == pytest.approx(root[-1, 0, 2] - root[0, 0, 2], abs=0.01)
+
+
+def test_the_roots_depth_is_steadied_along_its_line_of_sight() -> None:
+    """A walk across and away from the camera, seen with 2 px of detector noise and 1 cm of lifted-joint
+    noise: the depth a single camera gets from the body's image size jitters. Steadied over 0.7 s, its
+    frame-to-frame wander falls from 14.2 to 1.8 mm a frame and its error from 20 to 11 mm (measured,
+    seed 0); every pose moves along its root's line of sight only, so the image stays as it was."""
+    R, t = _camera(1.6, 8.0)
+    K = intrinsics_from_fov(1280, 720, 60)
+    camera = _walker(150, (-1.0, 6.0), (0.8, -0.6)) @ R.T + t
+    rng = np.random.default_rng(0)
+    pixels = project(camera, K) + rng.normal(scale=2.0, size=(*camera.shape[:2], 2))
+    relative = camera - camera[:, :1] + rng.normal(scale=0.01, size=camera.shape)
+    placed = relative + root_translations(relative, pixels, K, None, FPS)[:, None]
+    steady = steady_depth(placed, FPS)
+    root = camera[:, 0]
+    wander = [np.abs(np.diff(found[:, 0, 2] - root[:, 2])).mean() for found in (placed, steady)]
+    error = [np.sqrt(np.mean((found[:, 0, 2] - root[:, 2]) ** 2)) for found in (placed, steady)]
+    assert wander[1] < 0.25 * wander[0] and error[1] < 0.7 * error[0]
+    np.testing.assert_allclose(steady[:, 0, :2] / steady[:, 0, 2:], placed[:, 0, :2] / placed[:, 0, 2:])
+    np.testing.assert_allclose(steady - steady[:, :1], placed - placed[:, :1], atol=1e-12)
 
 
 def test_floor_and_world_frame_are_recovered() -> None:

@@ -24,6 +24,7 @@ from scipy.sparse.linalg import spsolve
 
 FloatArray = NDArray[np.float64]
 ANKLES = (3, 6)
+RIGHT_HIP, LEFT_HIP = 1, 4
 # the ankle joint centre stands this far above the floor (a typical adult's malleolus height; rigs differ:
 # the rendered clips' ankle joints stand 7.5–15 cm up); placement's floor uses it too
 ANKLE_HEIGHT_M = 0.08
@@ -228,8 +229,9 @@ def plant_feet(
     the body jumps by half of it each time a contact begins or ends. Found together, each new contact
     starts where its ankle is as the body stands then, and the depth the image cannot tell is carried
     from one planted foot to the next. `camera_position` (world) gives the line of sight; without it
-    the lifted root is trusted as along it everywhere. `keypoints2d` [F, 17, 2] (the 2D the person was
-    lifted from) tells which of two held feet to trust more (_stillness)."""
+    the lifted root's horizontal place is trusted as little as along it, in every direction.
+    `keypoints2d` [F, 17, 2] (the 2D the person was lifted from) tells which of two held feet to trust
+    more (_stillness)."""
     config = config or FeetConfig()
     joints = np.array(world, dtype=np.float64)
     frames = len(joints)
@@ -346,6 +348,11 @@ def _leg_reaching(joints: FloatArray, side: int, target: FloatArray) -> FloatArr
     along = reach / np.maximum(np.linalg.norm(reach, axis=1, keepdims=True), 1e-9)
     bend = out[:, knee] - out[:, hip]
     bend -= (bend * along).sum(axis=1, keepdims=True) * along
+    # a leg lifted straight tells no bend direction: the knee then goes forwards (left hip × up)
+    forward = np.cross(out[:, LEFT_HIP] - out[:, RIGHT_HIP], np.array([0.0, 0.0, 1.0]))
+    forward -= (forward * along).sum(axis=1, keepdims=True) * along
+    straight = np.linalg.norm(bend, axis=1) < 1e-3 * (thigh + shin)
+    bend = np.where(straight[:, None], forward, bend)
     bend /= np.maximum(np.linalg.norm(bend, axis=1, keepdims=True), 1e-9)
     # the knee where the two bones meet: x along the hip→target line, y off it (law of cosines)
     x = (thigh**2 - shin**2 + distance**2) / (2 * distance)

@@ -42,6 +42,8 @@ ANKLES = (3, 6)
 @dataclass(frozen=True)
 class PlacementConfig:
     smoothing_seconds: float = 0.3  # Savitzky–Golay window for the root path
+    # … and, once the floor is found, for the root's distance from the camera alone (steady_depth)
+    depth_smoothing_seconds: float = 0.7
     contact_speed: float = 0.25  # m/s: an ankle slower than this may be on the floor
     contact_height: float = 0.08  # m: and no higher than this above the lowest ankle nearby
     default_camera_height: float = 1.5  # m, when nobody is upright: no up, no floor
@@ -83,6 +85,29 @@ def root_translations(
     if window >= 5 and len(translation) > window:
         translation = savgol_filter(translation, window, 2, axis=0)
     return np.asarray(translation)
+
+
+def steady_depth(
+    joints_camera: NDArray[np.floating[Any]], fps: float, config: PlacementConfig | None = None
+) -> FloatArray:
+    """Camera-space joints [F, 17, 3] (one run of consecutive frames) with the root's distance from the
+    camera smoothed over `depth_smoothing_seconds`, each pose moved along its root's line of sight.
+
+    A single camera fixes the line a person is seen along well and the distance along it poorly: it comes
+    from the body's image size, which a hidden or misread limb changes from frame to frame, and the whole
+    body, planted feet too, jitters towards and away from the camera. Real motion in depth is smooth over
+    the window (a quadratic fit); the floor is found before this, from the unsmoothed path, which it
+    does better with (a dribble's jumps and turns)."""
+    config = config or PlacementConfig()
+    joints = np.array(joints_camera, dtype=np.float64)
+    window = round(config.depth_smoothing_seconds * fps) | 1
+    if window < 5 or len(joints) <= window:
+        return joints
+    root = joints[:, 0]
+    depth = root[:, 2]
+    steady = np.maximum(savgol_filter(depth, window, 2), 0.1)
+    moved = root * (steady / depth)[:, None]
+    return np.asarray(joints + (moved - root)[:, None])
 
 
 def foot_contacts(
