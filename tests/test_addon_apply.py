@@ -27,6 +27,7 @@ from blender_addon.retarget.bones import (  # noqa: E402
     RIGIFY_RIG,
 )
 from blender_addon.retarget.contacts import runs, two_bone_ik  # noqa: E402
+from blender_addon.retarget.feet import ANKLE_HEIGHT_M  # noqa: E402
 from blender_addon.retarget.generated import rest_joints  # noqa: E402
 from blender_addon.retarget.prepare import MotionOptions  # noqa: E402
 from blender_addon.retarget.result_file import ResultFileError, parse_result  # noqa: E402
@@ -267,7 +268,7 @@ def walking_body(frames: int = 150, fps: float = 25.0, noise: float = 0.008) -> 
             np.where(stance, 0.6 * step + 0.1, 0.6 * step + 0.1 + 0.6 * (cycle - 0.5) / 0.5) - 0.6 * phase
         )
         lift = np.where(stance, 0.0, 0.1 * np.sin(np.pi * (cycle - 0.5) / 0.5))
-        target = np.stack([foot_x, np.full(frames, rest[ankle, 1]), 0.08 + lift], -1)
+        target = np.stack([foot_x, np.full(frames, rest[ankle, 1]), ANKLE_HEIGHT_M + lift], -1)
         target += rng.normal(scale=noise, size=target.shape)
         joints[:, knee], joints[:, ankle] = two_bone_ik(
             joints[:, hip], target, joints[:, hip] + [1.0, 0.0, -0.4], LENGTHS[(1, 2)], LENGTHS[(2, 3)]
@@ -322,8 +323,8 @@ def test_the_floor_comes_from_the_results_planted_feet() -> None:
             [posed["Shin.R"][:, 1, 2], posed["Shin.L"][:, 1, 2]], -1
         )  # a shin's tail: its ankle
         heights[given] = float(np.median(ankles[contacts & ~sunk[:, None]]))
-    assert abs(heights[True] - 0.08) < 0.005, heights
-    assert heights[False] > 0.11, heights
+    assert abs(heights[True] - ANKLE_HEIGHT_M) < 0.005, heights
+    assert heights[False] > ANKLE_HEIGHT_M + 0.03, heights
     bad = result_document([joints])
     bad["people"][0]["foot_contacts"] = contacts[:10].tolist()
     with pytest.raises(ResultFileError, match=r"foot_contacts has shape \(10, 2\), expected \(150, 2\)"):
@@ -372,7 +373,7 @@ def soles(obj: Any, frames: list[int]) -> np.ndarray:
 
 
 def test_planted_feet_stand_flat_with_their_soles_on_the_floor() -> None:
-    joints = walking_body(noise=0.0)  # planted ankles exactly 8 cm up: the floor is exactly at z = 0
+    joints = walking_body(noise=0.0)  # planted ankles exactly at ankle height: the floor is exactly at z = 0
     result = parse_result(result_document([joints]))
     frames = list(range(1, len(joints) + 1))
     # the true stances of walking_body (left foot, then right), less three frames at each end, where the
@@ -393,7 +394,7 @@ def test_planted_feet_stand_flat_with_their_soles_on_the_floor() -> None:
         measured[flat] = (np.ptp(down, axis=1).max(), np.abs(down.min(axis=1)).max())
     # measured: riding on the shins a planted shoe's sole tilts by up to 7.1 cm between heel and toe and
     # its lowest corner goes 1.4 cm off the floor; kept flat, its corners are level (to 1e-7 m) and its sole
-    # within 1.3 mm of the floor, though the rig's ankles stand 9 cm over its soles (not the joints' 8 cm)
+    # within 1.3 mm of the floor, the rig standing on its own soles
     # and its thighs start 5 cm below its pelvis bone
     assert measured[False][0] > 0.03 and measured[True][0] < 1e-4, measured
     assert measured[True][1] < 0.003, measured

@@ -7,6 +7,7 @@ import pytest
 
 from finepose_core.geometry.camera import intrinsics_from_fov, project
 from finepose_core.geometry.feet import (
+    ANKLE_HEIGHT_M,
     ANKLES,
     FeetConfig,
     _leg_reaching,
@@ -36,7 +37,7 @@ def _lifted_walk(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     planted = np.zeros((FRAMES, 2), bool)
     for side, ankle in enumerate(ANKLES):
         still = np.linalg.norm(np.diff(world[:, ankle], axis=0), axis=-1) < 1e-9
-        planted[1:, side] = still & (world[1:, ankle, 2] < 0.09)
+        planted[1:, side] = still & (world[1:, ankle, 2] < ANKLE_HEIGHT_M + 0.01)
     return world, lifted, pixels, planted
 
 

@@ -17,7 +17,7 @@ from .contacts import LEGS, ContactOptions, detect_contacts, eased_contacts
 from .rotations import Array
 
 # The ankle joint's height over the floor when the foot is flat (the server's placement uses the same).
-ANKLE_HEIGHT_M = 0.08
+ANKLE_HEIGHT_M = 0.09
 # A planted foot is flattened only while its shin is within about this much of upright: kneeling puts the
 # shin on the floor and the instep down, where a flat foot would stick out forward.
 FLAT_UP_TO_DEG = 45.0

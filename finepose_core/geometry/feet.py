@@ -25,9 +25,11 @@ from scipy.sparse.linalg import spsolve
 FloatArray = NDArray[np.float64]
 ANKLES = (3, 6)
 RIGHT_HIP, LEFT_HIP = 1, 4
-# the ankle joint centre stands this far above the floor (a typical adult's malleolus height; rigs differ:
-# the rendered clips' ankle joints stand 7.5–15 cm up); placement's floor uses it too
-ANKLE_HEIGHT_M = 0.08
+# the ankle joint stands this far above the floor on a flat foot, as the lifter places it: its training
+# captures put the ankle about 6.5 cm over the toe joint's lowest point, itself a little over the sole, and
+# the rendered validation clips' planted ankles stand 9–10 cm up (a person's malleolus is nearer 7 cm);
+# placement's floor uses it too
+ANKLE_HEIGHT_M = 0.09
 # how firmly a contact's point is held at the ankle's height above the floor, against its ankle's pull
 _FLOOR_WEIGHT = 1e4
 
