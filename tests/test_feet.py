@@ -156,3 +156,41 @@ def test_a_straight_leg_bends_its_knee_forwards_to_reach() -> None:
     assert np.linalg.norm(bent[2] - bent[1]) == pytest.approx(0.4)
     assert np.linalg.norm(bent[3] - bent[2]) == pytest.approx(0.4)
     assert bent[2, 1] < -0.15 and bent[2, 0] == pytest.approx(-0.1)
+
+
+def _crossing_feet(on_swinging_foot: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(world joints, 2D) of 40 frames seen from the side: the right foot planted at x = 300 px until frame
+    30, the left swinging past it (10 px a frame) to land at x = 400 by frame 25. MediaPipe loses the
+    planted foot behind the swinging one for frames 15–20: both labels then sit on the swinging foot
+    (`on_swinging_foot`), or both on the planted one."""
+    frames = 40
+    pixels = np.tile(np.column_stack([np.full(17, 300.0), np.linspace(0.0, 300.0, 17)]), (frames, 1, 1))
+    t = np.arange(frames, dtype=np.float64)
+    right = np.column_stack([300 + 10 * np.clip(t - 29, 0, None), np.full(frames, 300.0)])
+    left = np.column_stack([200 + 10 * np.clip(t - 5, 0, 20), np.full(frames, 300.0)])
+    pixels[:, ANKLES[0]], pixels[:, ANKLES[1]] = right, left
+    lost = slice(15, 21)
+    if on_swinging_foot:
+        pixels[lost, ANKLES[0]] = left[lost] + 0.5
+    else:
+        pixels[lost, ANKLES[1]] = right[lost] + 0.5
+    world = np.zeros((frames, 17, 3))
+    world[:, list(ANKLES), 2] = ANKLE_HEIGHT_M
+    return world, pixels
+
+
+def test_a_planted_foot_lost_behind_the_swinging_one_stays_planted() -> None:
+    """Where both ankle labels ride on the swinging foot as it passes the planted one (MediaPipe, legs
+    crossing, seen from the side), the planted foot's contact holds through those frames: the labels
+    on top of each other and moving say the planted foot is hidden, and it is at the same spot on both
+    sides. Without that, its contact breaks in two. Both labels on the planted foot, the right ankle's
+    own label is right and its contact was never broken."""
+    world, pixels = _crossing_feet(on_swinging_foot=True)
+    broken = find_contacts(world, pixels, None, FPS, FeetConfig(coincide=0.0))
+    held = find_contacts(world, pixels, None, FPS)
+    assert len(mask_runs(broken[:30, 0])) == 2 and not broken[15:21, 0].any()
+    assert mask_runs(held[:, 0]) == [(0, 28)]  # to the lift-off at 30, less the smoothing of the 2D
+    world, pixels = _crossing_feet(on_swinging_foot=False)
+    found = find_contacts(world, pixels, None, FPS)
+    np.testing.assert_array_equal(found, find_contacts(world, pixels, None, FPS, FeetConfig(coincide=0.0)))
+    assert found[:28, 0].all()

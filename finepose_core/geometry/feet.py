@@ -12,6 +12,7 @@ the JSON, the add-on, the batch script — gets feet that stay where they were p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -58,15 +59,16 @@ class FeetConfig:
     robust_iterations: int = 4
     reach: bool = True  # planted ankles moved onto their points by bending the leg (see plant_feet)
     on_floor: bool = True  # planted ankles lowered or raised onto the floor (z = ankle height)
-    # where the ankle is hidden (confidence under `seen_confidence`: behind someone, or a filled frame), a
-    # contact is carried on into the hidden frames up to the person's typical contact length, and two
-    # contacts of one ankle either side of a mostly hidden stretch are one if the ankle is at the same
-    # place in the image (within `same_spot` body heights) at both
+    # where the ankle is hidden (confidence under `seen_confidence`: behind someone, or a filled frame; or
+    # behind the other foot, see _seen), a contact is carried on into the hidden frames up to the person's
+    # typical contact length, and two contacts of one ankle either side of a mostly hidden stretch are one
+    # if the ankle is at the same place in the image (within `same_spot` body heights) at both
     seen_confidence: float = 0.3
     through_hidden: bool = True
     typical_seconds: float = 0.5  # the typical contact length where fewer than `typical_runs` were seen
     typical_runs: int = 2
     same_spot: float = 0.05
+    coincide: float = 0.03  # moving ankles this close in the image (body heights) count as hidden (_seen)
 
 
 def mask_runs(mask: NDArray[np.bool_], min_frames: int = 1) -> list[tuple[int, int]]:
@@ -100,7 +102,7 @@ def still_ankles(
     height = float(np.nanmedian(np.ptp(pixels[..., 1], axis=1)))
     if not np.isfinite(height) or height <= 0:
         return out
-    seen = _seen(pixels, confidence, config)
+    seen = _seen(pixels, confidence, fps, config)
     sigma = config.smoothing_seconds * fps
     tracks = [pixels[:, ankle] for ankle in ANKLES]
     if not all(np.isfinite(track).all() for track in tracks):
@@ -144,12 +146,35 @@ def find_contacts(
 
 
 def _seen(
-    pixels: NDArray[np.floating[Any]], confidence: NDArray[np.floating[Any]] | None, config: FeetConfig
+    pixels: NDArray[np.floating[Any]],
+    confidence: NDArray[np.floating[Any]] | None,
+    fps: float,
+    config: FeetConfig,
 ) -> NDArray[np.bool_]:
-    """[F, 17] where each joint was seen (confident enough; every joint when no confidence is given)."""
+    """[F, 17] where each joint was seen: confident enough (every joint when no confidence is given), and
+    for the ankles, not both on one foot. Two ankles within `coincide` body heights of each other in the
+    image, both moving (faster than `still_2d`), are the swinging foot passing in front of the planted
+    one, seen from the side: the planted one is hidden behind it, and MediaPipe then puts both labels on
+    the foot it sees, confidently, so neither says where its own foot is. (Both labels on the planted foot
+    stand still, and the planted one's label is right: that is left alone.)"""
+    points = np.asarray(pixels, dtype=np.float64)
     if confidence is None:
-        return np.ones(np.asarray(pixels).shape[:2], bool)
-    return np.asarray(confidence) > config.seen_confidence
+        seen = np.ones(points.shape[:2], bool)
+    else:
+        seen = np.asarray(confidence) > config.seen_confidence
+    height = float(np.nanmedian(np.ptp(points[..., 1], axis=1))) if len(points) > 1 else math.nan
+    tracks = [points[:, ankle] for ankle in ANKLES]
+    if config.coincide <= 0 or not (math.isfinite(height) and height > 0):
+        return seen
+    if not all(np.isfinite(track).all() for track in tracks):
+        return seen
+    apart = np.linalg.norm(tracks[0] - tracks[1], axis=-1)
+    sigma = config.smoothing_seconds * fps
+    moving = [_speed(track, fps, sigma) / height > config.still_2d for track in tracks]
+    together = (apart < config.coincide * height) & moving[0] & moving[1]
+    seen[together, ANKLES[0]] = False
+    seen[together, ANKLES[1]] = False
+    return seen
 
 
 def through_hidden(
@@ -168,10 +193,10 @@ def through_hidden(
     and after a hidden stretch stayed there throughout."""
     config = config or FeetConfig()
     out = np.array(contacts, dtype=bool)
-    if confidence is None or len(out) == 0:
+    if len(out) == 0:
         return out
     pixels = np.asarray(keypoints2d, dtype=np.float64)
-    seen = _seen(pixels, confidence, config)
+    seen = _seen(pixels, confidence, fps, config)
     height = float(np.nanmedian(np.ptp(pixels[..., 1], axis=1)))
     if not np.isfinite(height) or height <= 0:
         return out
