@@ -153,11 +153,13 @@ def solve(
     scaled = joints - joints[:, HIP : HIP + 1] + (scale * root)[:, None]
     # where the rig's ankles go: the observed ones at the rig's size, the legs hanging from its thighs
     ankles = scaled[:, HIP : HIP + 1] + scale * (joints[:, [LANKLE, RANKLE]] - joints[:, HIP : HIP + 1])
+    drop = _hip_drop(rest, bone_map)
     if options.on_floor:
         ankle = options.ankle_height if options.ankle_height is not None else scale * ANKLE_HEIGHT_M
-        drop = _hip_drop(rest, bone_map)
         scaled[..., 2] += ankle - scale * ANKLE_HEIGHT_M + drop
         ankles[..., 2] += ankle - scale * ANKLE_HEIGHT_M
+    else:  # the pelvis bone on the pelvis joint: the legs, and the feet, hang `drop` lower
+        ankles[..., 2] -= drop
     to_armature = np.linalg.inv(rest.object_matrix)
     points = scaled @ to_armature[:3, :3].T + to_armature[:3, 3]  # [F, 17, 3] armature space
     pelvis_delta = _pelvis_delta(points, rest, bone_map)
@@ -297,9 +299,10 @@ def _rest_direction(logical: str, rest: RestPose, bone_map: dict[str, str]) -> A
     """Where the logical bone points on the rig at rest, in armature space: along its rig bone (local +Y),
     except the spine, which runs from its bone's head to the neck bone's head — the thorax joint — since a
     rig's spine bone is often one of several segments, or a control that need not point along them
-    (Rigify's chest)."""
+    (Rigify's chest), and the legs, which run from joint to joint (thigh head → shin head → foot head), as
+    _legs_reaching bends them."""
     bone = rest.bone(bone_map[logical])
-    for thigh, shin, foot, *_ in RIG_LEGS:  # the legs: joint to joint, as _legs_reaching bends them
+    for thigh, shin, foot, *_ in RIG_LEGS:
         if logical in (thigh, shin) and thigh in bone_map and shin in bone_map:
             hip, knee, ankle = _leg_rest(rest, bone_map, thigh, shin, foot)
             span = knee - hip if logical == thigh else ankle - knee
