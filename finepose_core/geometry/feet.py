@@ -58,6 +58,9 @@ class FeetConfig:
     robust_m: float = 0.015
     robust_iterations: int = 4
     reach: bool = True  # planted ankles moved onto their points by bending the leg (see plant_feet)
+    # … fully where the ankle is within a few centimetres of its point (the lifted legs' own noise, which
+    # robust_m weighs down in the shift), half at this distance (a contact that is likely wrong)
+    reach_m: float = 0.1
     on_floor: bool = True  # planted ankles lowered or raised onto the floor (z = ankle height)
     # where the ankle is hidden (confidence under `seen_confidence`: behind someone, or a filled frame; or
     # behind the other foot, see _seen), a contact is carried on into the hidden frames up to the person's
@@ -266,14 +269,16 @@ def plant_feet(
     if not runs:
         return joints
     prior = np.ones(contacts.shape) if keypoints2d is None else _stillness(keypoints2d, fps, config)
-    shift, points, weights = _shifts(joints, runs, config, camera_position, prior)
+    shift, points = _shifts(joints, runs, config, camera_position, prior)
     joints += shift.reshape(frames, 1, 3)
     if config.reach:
-        # what the shift could not do while both feet are down (the lifted legs move a little against each
-        # other): each planted ankle is moved the rest of the way onto its point, as far as its contact is
-        # trusted there, the knee bending to keep the leg's bones their length
-        for (side, start, end), point, weight in zip(runs, points, weights, strict=True):
+        # what the shift could not do while both feet are down (the lifted legs move against each other,
+        # more so in a bend or a crouch): each planted ankle is moved the rest of the way onto its point, as
+        # far as its contact is trusted there, the knee bending to keep the leg's bones their length
+        for (side, start, end), point in zip(runs, points, strict=True):
             ankle = joints[start:end, ANKLES[side]]
+            miss = np.linalg.norm((point - ankle)[:, :2], axis=1)
+            weight = prior[start:end, side] / (1.0 + (miss / config.reach_m) ** 2)
             target = ankle + weight[:, None] * (point - ankle)
             joints[start:end] = _leg_reaching(joints[start:end], side, target)
     return joints
@@ -299,9 +304,9 @@ def _shifts(
     config: FeetConfig,
     camera_position: NDArray[np.floating[Any]] | None,
     prior: FloatArray,
-) -> tuple[FloatArray, FloatArray, list[FloatArray]]:
-    """The per-frame shifts [F, 3] of plant_feet, by iteratively reweighted least squares in the unknowns
-    (s_0 … s_{F−1}, p_0 … p_{K−1}), three coordinates each.
+) -> tuple[FloatArray, FloatArray]:
+    """The per-frame shifts [F, 3] of plant_feet and the contacts' points [K, 3], by iteratively
+    reweighted least squares in the unknowns (s_0 … s_{F−1}, p_0 … p_{K−1}), three coordinates each.
 
     A contact found a few frames too early or too late (a foot swinging towards the camera barely moves
     in the image) would drag the planted foot along while both are held; its frames disagree with the
@@ -357,7 +362,7 @@ def _shifts(
         for k, (side, start, end) in enumerate(runs):
             miss = np.linalg.norm((ankles[k] + shift[start:end] - points[k])[:, :2], axis=1)
             weights[k] = prior[start:end, side] / (1.0 + (miss / config.robust_m) ** 2)
-    return shift, points, weights
+    return shift, points
 
 
 def _leg_reaching(joints: FloatArray, side: int, target: FloatArray) -> FloatArray:
