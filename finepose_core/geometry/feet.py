@@ -89,6 +89,25 @@ def _speed(track: FloatArray, fps: float, sigma: float) -> FloatArray:
     return np.asarray(np.linalg.norm(np.gradient(smooth, axis=0), axis=-1) * fps)
 
 
+def _body_height(pixels: FloatArray) -> float:
+    """The person's height in the image (pixels): the median over frames of their keypoints' vertical
+    spread; NaN without frames."""
+    if len(pixels) == 0:
+        return float("nan")
+    return float(np.nanmedian(np.ptp(pixels[..., 1], axis=1)))
+
+
+def _ankle_speeds(pixels: FloatArray, fps: float, config: FeetConfig) -> FloatArray | None:
+    """[F, 2] each ankle's (right, left) speed in the image, in body heights per second after a light
+    smoothing; None where the body's height or an ankle's track is unknown."""
+    height = _body_height(pixels)
+    tracks = [pixels[:, ankle] for ankle in ANKLES]
+    if not (math.isfinite(height) and height > 0) or not all(np.isfinite(t).all() for t in tracks):
+        return None
+    sigma = config.smoothing_seconds * fps
+    return np.asarray(np.stack([_speed(track, fps, sigma) / height for track in tracks], axis=1))
+
+
 def still_ankles(
     keypoints2d: NDArray[np.floating[Any]],
     confidence: NDArray[np.floating[Any]] | None,
@@ -102,21 +121,16 @@ def still_ankles(
     out = np.zeros((len(pixels), len(ANKLES)), bool)
     if len(pixels) < config.min_frames:
         return out
-    height = float(np.nanmedian(np.ptp(pixels[..., 1], axis=1)))
-    if not np.isfinite(height) or height <= 0:
+    speeds = _ankle_speeds(pixels, fps, config)
+    if speeds is None:
         return out
-    seen = _seen(pixels, confidence, fps, config)
-    sigma = config.smoothing_seconds * fps
-    tracks = [pixels[:, ankle] for ankle in ANKLES]
-    if not all(np.isfinite(track).all() for track in tracks):
-        return out
-    speeds = [_speed(track, fps, sigma) / height for track in tracks]
+    seen = _seen(pixels, confidence, speeds, config)
     for side in range(len(ANKLES)):
-        other = speeds[1 - side]
+        own, other = speeds[:, side], speeds[:, 1 - side]
         # a foot walking towards the camera moves little in the image; the planted one moves less still,
         # so a foot counts only while it is also clearly the slower of the two (or both are nearly still)
-        still = (speeds[side] < config.still_2d) & (
-            speeds[side] <= np.maximum(config.slower_share * other, config.both_still_2d)
+        still = (own < config.still_2d) & (
+            own <= np.maximum(config.slower_share * other, config.both_still_2d)
         )
         for start, end in mask_runs(still & seen[:, ANKLES[side]], config.min_frames):
             out[start:end, side] = True
@@ -149,9 +163,9 @@ def find_contacts(
 
 
 def _seen(
-    pixels: NDArray[np.floating[Any]],
+    pixels: FloatArray,
     confidence: NDArray[np.floating[Any]] | None,
-    fps: float,
+    speeds: FloatArray | None,
     config: FeetConfig,
 ) -> NDArray[np.bool_]:
     """[F, 17] where each joint was seen: confident enough (every joint when no confidence is given), and
@@ -159,22 +173,16 @@ def _seen(
     image, both moving (faster than `still_2d`), are the swinging foot passing in front of the planted
     one, seen from the side: the planted one is hidden behind it, and MediaPipe then puts both labels on
     the foot it sees, confidently, so neither says where its own foot is. (Both labels on the planted foot
-    stand still, and the planted one's label is right: that is left alone.)"""
-    points = np.asarray(pixels, dtype=np.float64)
+    stand still, and the planted one's label is right: that is left alone.) `speeds` are _ankle_speeds'."""
     if confidence is None:
-        seen = np.ones(points.shape[:2], bool)
+        seen = np.ones(pixels.shape[:2], bool)
     else:
         seen = np.asarray(confidence) > config.seen_confidence
-    height = float(np.nanmedian(np.ptp(points[..., 1], axis=1))) if len(points) > 1 else math.nan
-    tracks = [points[:, ankle] for ankle in ANKLES]
-    if config.coincide <= 0 or not (math.isfinite(height) and height > 0):
+    if config.coincide <= 0 or speeds is None:
         return seen
-    if not all(np.isfinite(track).all() for track in tracks):
-        return seen
-    apart = np.linalg.norm(tracks[0] - tracks[1], axis=-1)
-    sigma = config.smoothing_seconds * fps
-    moving = [_speed(track, fps, sigma) / height > config.still_2d for track in tracks]
-    together = (apart < config.coincide * height) & moving[0] & moving[1]
+    apart = np.linalg.norm(pixels[:, ANKLES[0]] - pixels[:, ANKLES[1]], axis=-1)
+    moving = (speeds > config.still_2d).all(axis=1)
+    together = (apart < config.coincide * _body_height(pixels)) & moving
     seen[together, ANKLES[0]] = False
     seen[together, ANKLES[1]] = False
     return seen
@@ -199,8 +207,8 @@ def through_hidden(
     if len(out) == 0:
         return out
     pixels = np.asarray(keypoints2d, dtype=np.float64)
-    seen = _seen(pixels, confidence, fps, config)
-    height = float(np.nanmedian(np.ptp(pixels[..., 1], axis=1)))
+    seen = _seen(pixels, confidence, _ankle_speeds(pixels, fps, config), config)
+    height = _body_height(pixels)
     if not np.isfinite(height) or height <= 0:
         return out
     # the frames next to a hidden stretch count as hidden too: the ankle is being covered or uncovered
@@ -289,11 +297,9 @@ def _stillness(keypoints2d: NDArray[np.floating[Any]], fps: float, config: FeetC
     stiller in the image, less for the other the faster it moves (the weight of a speed of `still_scale`
     body heights per second is a half)."""
     pixels = np.asarray(keypoints2d, dtype=np.float64)
-    height = float(np.nanmedian(np.ptp(pixels[..., 1], axis=1)))
-    if len(pixels) < 2 or not np.isfinite(height) or height <= 0 or not np.isfinite(pixels).all():
+    speeds = _ankle_speeds(pixels, fps, config)
+    if len(pixels) < 2 or speeds is None or not np.isfinite(pixels).all():
         return np.ones((len(pixels), len(ANKLES)))
-    sigma = config.smoothing_seconds * fps
-    speeds = np.stack([_speed(pixels[:, ankle], fps, sigma) / height for ankle in ANKLES], axis=1)
     weights = 1.0 / (1.0 + (speeds / config.still_scale) ** 2)
     return np.asarray(weights / weights.max(axis=1, keepdims=True))
 
