@@ -37,6 +37,15 @@ def runs(mask: Array) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
+def long_runs(mask: Array, min_frames: int) -> Array:
+    """[F] booleans: the runs of True in `mask` at least `min_frames` long (shorter contacts are noise)."""
+    out = np.zeros(len(mask), bool)
+    for start, end in runs(mask):
+        if end - start >= min_frames:
+            out[start:end] = True
+    return out
+
+
 def detect_contacts(ankle: Array, fps: float, options: ContactOptions | None = None) -> Array:
     """[F] booleans: the ankle [F, 3] (metres, z up) is low and slow."""
     options = options or ContactOptions()
@@ -46,12 +55,7 @@ def detect_contacts(ankle: Array, fps: float, options: ContactOptions | None = N
     speed = (
         np.linalg.norm(np.gradient(ankle, axis=0), axis=-1) * fps if len(ankle) > 1 else np.zeros(len(ankle))
     )
-    mask = (ankle[:, 2] - low < options.height_m) & (speed < options.speed_m_s)
-    out = np.zeros(len(mask), bool)
-    for start, end in runs(mask):
-        if end - start >= options.min_frames:
-            out[start:end] = True
-    return out
+    return long_runs((ankle[:, 2] - low < options.height_m) & (speed < options.speed_m_s), options.min_frames)
 
 
 def held_contacts(ankle: Array, contact: Array, options: ContactOptions | None = None) -> Array:
@@ -65,11 +69,7 @@ def held_contacts(ankle: Array, contact: Array, options: ContactOptions | None =
     for start, end in runs(np.asarray(contact, bool)):
         spot = np.median(ankle[start:end], axis=0)
         out[start:end] = np.linalg.norm(ankle[start:end] - spot, axis=-1) < options.held_m
-    kept = np.zeros(len(out), bool)
-    for start, end in runs(out):
-        if end - start >= options.min_frames:
-            kept[start:end] = True
-    return kept
+    return long_runs(out, options.min_frames)
 
 
 def two_bone_ik(hip: Array, target: Array, pole: Array, thigh: float, shin: float) -> tuple[Array, Array]:
