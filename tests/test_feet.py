@@ -194,3 +194,20 @@ def test_a_planted_foot_lost_behind_the_swinging_one_stays_planted() -> None:
     found = find_contacts(world, pixels, None, FPS)
     np.testing.assert_array_equal(found, find_contacts(world, pixels, None, FPS, FeetConfig(coincide=0.0)))
     assert found[:28, 0].all()
+
+
+def test_a_flickering_confidence_does_not_cut_a_still_ankle_into_pieces() -> None:
+    """The walk with the right ankle's confidence under the threshold in every other frame (a detector
+    unsure of a foot half hidden behind the other leg, frame by frame): no stretch of seen frames is long
+    enough for a contact on its own, but the ankle is as still in the image as before across them, so its
+    contacts are found as where it is seen throughout."""
+    _, lifted, pixels, planted = _lifted_walk()
+    confidence = np.ones((FRAMES, 17))
+    confidence[::2, ANKLES[0]] = 0.1
+    seen = find_contacts(lifted, pixels, None, FPS)
+    flickering = find_contacts(lifted, pixels, confidence, FPS)
+    recall = (flickering[:, 0] & planted[:, 0]).sum() / planted[:, 0].sum()
+    print(f"right contacts: {seen[:, 0].sum()} frames seen throughout, {flickering[:, 0].sum()} flickering")
+    assert recall > 0.6
+    assert abs(int(flickering[:, 0].sum()) - int(seen[:, 0].sum())) <= 4
+    assert not (flickering[:, 0] & ~planted[:, 0]).any()

@@ -114,8 +114,13 @@ def still_ankles(
     fps: float,
     config: FeetConfig | None = None,
 ) -> NDArray[np.bool_]:
-    """[F, 2] where each ankle (right, left) stands still in the image (seen, for `min_frames` or more):
-    the image's own evidence of a planted foot, before any 3D."""
+    """[F, 2] where each ankle (right, left) stands still in the image, seen in `min_frames` or more of
+    those frames: the image's own evidence of a planted foot, before any 3D.
+
+    A still stretch may have unseen frames in it (a frame or two of low confidence, or frames the
+    tracker filled in while someone passed in front): they count where the ankle is still across them,
+    from its first seen frame to its last, so that a flickering confidence does not cut a contact into
+    pieces too short to keep."""
     config = config or FeetConfig()
     pixels = np.asarray(keypoints2d, dtype=np.float64)
     out = np.zeros((len(pixels), len(ANKLES)), bool)
@@ -132,8 +137,10 @@ def still_ankles(
         still = (own < config.still_2d) & (
             own <= np.maximum(config.slower_share * other, config.both_still_2d)
         )
-        for start, end in mask_runs(still & seen[:, ANKLES[side]], config.min_frames):
-            out[start:end, side] = True
+        for start, end in mask_runs(still, config.min_frames):
+            visible = start + np.flatnonzero(seen[start:end, ANKLES[side]])
+            if len(visible) >= config.min_frames:
+                out[visible[0] : visible[-1] + 1, side] = True
     return out
 
 
@@ -218,12 +225,13 @@ def through_hidden(
         hidden = binary_dilation(hidden, structure=np.ones((3, 1), bool), iterations=config.min_frames - 1)
     if not hidden.any():
         return out
-    # how long this person's feet stay down: the contacts seen whole (not cut short by a hidden frame)
+    # how long this person's feet stay down: the contacts seen whole (no hidden frame in them or next to
+    # them, which could have cut them short or carried them on)
     whole = [
         end - start
         for side in range(len(ANKLES))
         for start, end in mask_runs(out[:, side])
-        if not hidden[max(start - 1, 0), side] and not hidden[min(end, len(out) - 1), side]
+        if not hidden[max(start - 1, 0) : end + 1, side].any()
     ]
     typical = float(np.median(whole)) if len(whole) >= config.typical_runs else config.typical_seconds * fps
     for side, ankle in enumerate(ANKLES):
