@@ -41,7 +41,7 @@ class CleanupConfig:
     # square in those units
     jump_scale: float = 0.05
     jump_cap: float = 9.0  # the most one point's jump can cost (three units): a bad frame says little
-    swap_cost: float = 0.3  # for overruling the detector's left and right in one frame
+    swap_cost: float = 2.0  # for overruling the detector's left and right in one frame
     # a joint this far (body heights) from the median of its track over `median_frames` frames is a jump
     outlier_share: float = 0.04
     median_frames: int = 7
