@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from finepose_core.detect.cleanup import clean, clean_track, jumps, untangle_legs, with_legs_swapped
+from finepose_core.detect.cleanup import (
+    CleanupConfig,
+    clean,
+    clean_track,
+    jumps,
+    untangle_legs,
+    with_legs_swapped,
+)
 from finepose_core.detect.tracking import TrackResult
 from finepose_core.pipeline import _reference_poses
 
@@ -64,6 +71,25 @@ def test_a_frame_with_somebody_elses_legs_is_filled_in_and_does_not_start_a_run_
     assert np.abs(cleaned.keypoints2d - truth).max() < 10.0
     assert np.allclose(cleaned.confidence2d[40, [2, 3, 5, 6]], 0.45)
     assert np.allclose(cleaned.confidence2d[30], 0.9)
+
+
+def test_a_leg_that_wanders_at_the_end_does_not_turn_the_legs_round() -> None:
+    """The right knee and ankle scattered by 25 px (a 300 px body) over a track's last half second, as
+    MediaPipe's points of a leg hidden behind the other wander, confidently: the legs as detected are the
+    right way round and must stay so. Overruling the detector at 0.3 a frame, the pass turned the last 14
+    frames round on two of these six walks (measured); at the default, on none."""
+    cheap_runs = 0
+    for seed in range(6):
+        truth = _side_walk(seed)
+        detected = truth.copy()
+        last = slice(FRAMES - 15, FRAMES)
+        rng = np.random.default_rng(seed)
+        for joint in (2, 3):  # the right knee, the right ankle
+            detected[last, joint] += rng.normal(0, 25, (15, 2))
+        apart = np.linalg.norm(truth[:, 3] - truth[:, 6], axis=-1) > 10
+        assert not untangle_legs(detected)[apart].any()
+        cheap_runs += int(untangle_legs(detected, CleanupConfig(swap_cost=0.3))[apart].sum() >= 10)
+    assert cheap_runs >= 1
 
 
 def test_fast_smooth_motion_is_not_taken_for_a_jump() -> None:
