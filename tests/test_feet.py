@@ -60,18 +60,28 @@ def test_contacts_come_from_the_still_ankle_in_the_image() -> None:
     found = find_contacts(lifted, pixels, None, FPS)
     precision = (found & planted).sum() / found.sum()
     recall = (found & planted).sum() / planted.sum()
-    # measured: precision 0.98, recall 0.68 (the frames around landing and lifting are not still enough)
-    assert precision > 0.95 and recall > 0.65
+    # measured: precision 0.93, recall 1.00. The frames found outside a true contact are its neighbours,
+    # where the foot lands or lifts off (the ankle within 2 % of the body's height of its place): the
+    # smoothed speed alone missed the frames around landing and lifting (recall 0.68, precision 0.98)
+    assert precision > 0.9 and recall > 0.95
+    near = np.zeros_like(planted)
+    for side in range(2):
+        for start, end in mask_runs(planted[:, side]):
+            near[max(start - 2, 0) : end + 2, side] = True
+    assert not (found & ~near).any()
+    assert (found & ~planted).sum() < 0.1 * found.sum()
+    without = find_contacts(lifted, pixels, None, FPS, FeetConfig(settled=0.0))
+    assert (without & planted).sum() / planted.sum() < 0.75
 
 
 def test_planted_feet_stay_put_on_the_floor() -> None:
     """Measured on this walk: the lifter-like joints skate 21.8 mm/frame with the ankles 40 mm high while
-    planted; held, 8.0 mm/frame (the rest is in the frames around landing and lifting, not found as
-    contacts) and within 2 mm of their true height."""
+    planted; held, 0.0 mm/frame and within 2 mm of their true height (8.0 mm/frame when the frames around
+    landing and lifting were not found as contacts)."""
     world, lifted, pixels, planted = _lifted_walk()
     held = plant_feet(lifted, find_contacts(lifted, pixels, None, FPS), FPS)
     assert _skate_mm(lifted, planted) > 18.0 and _height_error_mm(lifted, world, planted) > 35.0
-    assert _skate_mm(held, planted) < 9.0
+    assert _skate_mm(held, planted) < 1.0
     assert abs(_height_error_mm(held, world, planted)) < 5.0
     # the shape of the body is kept: all but the legs move together, the legs keep their bones' lengths
     legs = [1, 2, 3, 4, 5, 6]
@@ -99,7 +109,8 @@ def test_a_contact_goes_on_where_the_ankle_is_hidden() -> None:
     ankle there, so without carrying the contacts on, those frames are not planted and the foot slides with
     the root's error. Carried on up to the walk's typical contact length (as found where the ankle is seen),
     more of them are planted, none outside a true contact, and the planted foot slides less. Measured:
-    hidden planted frames found 0 of 30 without carrying, 18 with; skate 10.6 → 8.0 mm/frame."""
+    hidden planted frames found 7 of 30 without carrying (contacts grown into the frames where the foot
+    is already in place), 30 with; skate 4.1 → 0.0 mm/frame."""
     rng = np.random.default_rng(1)
     _, lifted, pixels, planted = _lifted_walk()
     confidence = np.ones((FRAMES, 17))
@@ -188,12 +199,13 @@ def test_a_planted_foot_lost_behind_the_swinging_one_stays_planted() -> None:
     world, pixels = _crossing_feet(on_swinging_foot=True)
     broken = find_contacts(world, pixels, None, FPS, FeetConfig(coincide=0.0))
     held = find_contacts(world, pixels, None, FPS)
-    assert len(mask_runs(broken[:30, 0])) == 2 and not broken[15:21, 0].any()
-    assert mask_runs(held[:, 0]) == [(0, 28)]  # to the lift-off at 30, less the smoothing of the 2D
+    # (frame 15's label sits on the planted foot's place as the swinging foot passes it)
+    assert len(mask_runs(broken[:30, 0])) == 2 and not broken[16:21, 0].any()
+    assert mask_runs(held[:, 0]) == [(0, 30)]  # to the lift-off at 30
     world, pixels = _crossing_feet(on_swinging_foot=False)
     found = find_contacts(world, pixels, None, FPS)
     np.testing.assert_array_equal(found, find_contacts(world, pixels, None, FPS, FeetConfig(coincide=0.0)))
-    assert found[:28, 0].all()
+    assert found[:30, 0].all()
 
 
 def test_a_flickering_confidence_does_not_cut_a_still_ankle_into_pieces() -> None:
@@ -210,4 +222,5 @@ def test_a_flickering_confidence_does_not_cut_a_still_ankle_into_pieces() -> Non
     print(f"right contacts: {seen[:, 0].sum()} frames seen throughout, {flickering[:, 0].sum()} flickering")
     assert recall > 0.6
     assert abs(int(flickering[:, 0].sum()) - int(seen[:, 0].sum())) <= 4
-    assert not (flickering[:, 0] & ~planted[:, 0]).any()
+    # measured: the same contacts but the last, which starts a frame earlier
+    assert (flickering[:, 0] != seen[:, 0]).sum() <= 2

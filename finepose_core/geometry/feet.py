@@ -43,6 +43,10 @@ class FeetConfig:
     above_other_m: float = 0.1  # and at most this much higher than the other ankle (a foot held up is not)
     min_frames: int = 3  # shorter contacts are noise
     smoothing_seconds: float = 0.07  # of the 2D ankle tracks before speeds are read
+    # the smoothed speed lags where a foot lands or lifts off (by up to two of the smoothing's σ): a
+    # contact is grown into those frames where the ankle is already (still) within this share of the
+    # body's height of the contact's place in the image
+    settled: float = 0.02
     # λ of plant_feet: 0 pins exactly (the root's per-frame depth noise is what moves a planted foot, so
     # following it frame by frame is the fix); larger smooths the shift at the cost of some sliding
     smoothness: float = 0.02
@@ -141,6 +145,28 @@ def still_ankles(
             visible = start + np.flatnonzero(seen[start:end, ANKLES[side]])
             if len(visible) >= config.min_frames:
                 out[visible[0] : visible[-1] + 1, side] = True
+    return _settled(out, pixels, config, math.ceil(2 * config.smoothing_seconds * fps))
+
+
+def _settled(still: NDArray[np.bool_], pixels: FloatArray, config: FeetConfig, lag: int) -> NDArray[np.bool_]:
+    """`still` [F, 2] with each run grown by up to `lag` frames either way, as far as the ankle stays
+    within `settled` body heights of the run's median place in the image."""
+    height = _body_height(pixels)
+    if config.settled <= 0 or lag <= 0 or not (math.isfinite(height) and height > 0):
+        return still
+    out = still.copy()
+    reach = config.settled * height
+    for side, ankle in enumerate(ANKLES):
+        track = pixels[:, ankle]
+        for start, end in mask_runs(still[:, side]):
+            place = np.median(track[start:end], axis=0)
+            near = np.linalg.norm(track - place, axis=-1) <= reach
+            first, after = start, end
+            while first > max(start - lag, 0) and near[first - 1]:
+                first -= 1
+            while after < min(end + lag, len(track)) and near[after]:
+                after += 1
+            out[first:after, side] = True
     return out
 
 
