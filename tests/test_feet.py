@@ -69,7 +69,6 @@ def test_contacts_come_from_the_still_ankle_in_the_image() -> None:
         for start, end in mask_runs(planted[:, side]):
             near[max(start - 2, 0) : end + 2, side] = True
     assert not (found & ~near).any()
-    assert (found & ~planted).sum() < 0.1 * found.sum()
     without = find_contacts(lifted, pixels, None, FPS, FeetConfig(settled=0.0))
     assert (without & planted).sum() / planted.sum() < 0.75
 

@@ -124,7 +124,7 @@ def still_ankles(
     A still stretch may have unseen frames in it (a frame or two of low confidence, or frames the
     tracker filled in while someone passed in front): they count where the ankle is still across them,
     from its first seen frame to its last, so that a flickering confidence does not cut a contact into
-    pieces too short to keep."""
+    pieces too short to keep. Each stretch is then grown where the foot lands or lifts off (`_settled`)."""
     config = config or FeetConfig()
     pixels = np.asarray(keypoints2d, dtype=np.float64)
     out = np.zeros((len(pixels), len(ANKLES)), bool)
@@ -134,6 +134,8 @@ def still_ankles(
     if speeds is None:
         return out
     seen = _seen(pixels, confidence, speeds, config)
+    reach = config.settled * _body_height(pixels)
+    lag = math.ceil(2 * config.smoothing_seconds * fps)  # two of the speed's smoothing σ
     for side in range(len(ANKLES)):
         own, other = speeds[:, side], speeds[:, 1 - side]
         # a foot walking towards the camera moves little in the image; the planted one moves less still,
@@ -144,30 +146,25 @@ def still_ankles(
         for start, end in mask_runs(still, config.min_frames):
             visible = start + np.flatnonzero(seen[start:end, ANKLES[side]])
             if len(visible) >= config.min_frames:
-                out[visible[0] : visible[-1] + 1, side] = True
-    return _settled(out, pixels, config, math.ceil(2 * config.smoothing_seconds * fps))
-
-
-def _settled(still: NDArray[np.bool_], pixels: FloatArray, config: FeetConfig, lag: int) -> NDArray[np.bool_]:
-    """`still` [F, 2] with each run grown by up to `lag` frames either way, as far as the ankle stays
-    within `settled` body heights of the run's median place in the image."""
-    height = _body_height(pixels)
-    if config.settled <= 0 or lag <= 0 or not (math.isfinite(height) and height > 0):
-        return still
-    out = still.copy()
-    reach = config.settled * height
-    for side, ankle in enumerate(ANKLES):
-        track = pixels[:, ankle]
-        for start, end in mask_runs(still[:, side]):
-            place = np.median(track[start:end], axis=0)
-            near = np.linalg.norm(track - place, axis=-1) <= reach
-            first, after = start, end
-            while first > max(start - lag, 0) and near[first - 1]:
-                first -= 1
-            while after < min(end + lag, len(track)) and near[after]:
-                after += 1
-            out[first:after, side] = True
+                first, after = _settled(pixels[:, ANKLES[side]], visible[0], visible[-1] + 1, reach, lag)
+                out[first:after, side] = True
     return out
+
+
+def _settled(track: FloatArray, start: int, end: int, reach: float, lag: int) -> tuple[int, int]:
+    """The still stretch [start, end) of an ankle's 2D track [F, 2] grown by up to `lag` frames either way
+    (the smoothed speed lags where the foot lands or lifts off), as far as the ankle stays within `reach`
+    pixels of the stretch's median place in the image."""
+    if reach <= 0 or lag <= 0:
+        return start, end
+    place = np.median(track[start:end], axis=0)
+    near = np.linalg.norm(track - place, axis=-1) <= reach
+    first, after = start, end
+    while first > max(start - lag, 0) and near[first - 1]:
+        first -= 1
+    while after < min(end + lag, len(track)) and near[after]:
+        after += 1
+    return first, after
 
 
 def find_contacts(
