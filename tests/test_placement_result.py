@@ -133,11 +133,31 @@ def test_floor_and_world_frame_are_recovered() -> None:
 
 
 def test_nobody_upright_falls_back_to_a_level_camera_and_says_so() -> None:
-    floating = np.random.default_rng(0).normal(size=(5, 17, 3)) + np.array([0, 0, 4.0])
+    floating = np.random.default_rng(0).normal(size=(4, 17, 3)) + np.array([0, 0, 4.0])
     floor = fit_floor([floating], FPS)
     assert not floor.fitted and floor.source == "default" and -floor.offset == pytest.approx(1.5)
     warning = floor_warning(floor)
-    assert warning is not None and "level camera 1.5 m high is assumed" in warning
+    # four frames are too few to say where anybody's feet are: the default height too
+    assert not floor.height_from_feet
+    assert warning is not None and "a level camera (pitch 5°) is assumed, 1.5 m high" in warning
+
+
+def test_with_every_leg_hidden_the_level_camera_stands_as_high_as_the_lifted_feet_say() -> None:
+    """Legs hidden behind a desk or cut off by the frame: nobody is upright with legs in view, so up is the
+    default level camera's, but its height comes from where the lifter put the (guessed) feet: a camera
+    1.1 m high, not the 1.5 m default that left the walker's feet 0.4 m in the air."""
+    R, t = _camera(1.1, 5.0)
+    world = [_swaying(_walker(120, (-1.0, 5.0), (0.8, 0.3)), seed=3)]  # no contact to be found either
+    cameras = [w @ R.T + t for w in world]
+    hidden_legs = np.ones((120, 17))
+    hidden_legs[:, [2, 3, 5, 6]] = 0.1
+    floor = fit_floor(cameras, FPS, confidences=[hidden_legs])
+    assert floor.source == "default" and not floor.fitted and not floor.sure
+    assert floor.height_from_feet and floor.camera_height == pytest.approx(1.1, abs=0.03)
+    back = to_world(cameras[0], floor.world_from_camera())
+    assert np.median(back[:, [3, 6], 2].min(axis=1)) == pytest.approx(ANKLE_HEIGHT_M, abs=0.05)
+    warning = floor_warning(floor)
+    assert warning is not None and "1.1 m above the floor under the people's feet as lifted" in warning
 
 
 def _swaying(world: np.ndarray, seed: int, lean_deg: float = 3.0, sway_deg: float = 4.0) -> np.ndarray:

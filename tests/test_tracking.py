@@ -190,6 +190,48 @@ def test_a_second_detection_of_one_body_does_not_become_a_person() -> None:
     assert tracks[0].detection is not None and (tracks[0].detection == 0).all()  # the confident one
 
 
+def test_a_small_body_turned_over_where_someone_was_lost_is_neither_them_nor_anyone() -> None:
+    """With the legs cut off by the frame's edge, MediaPipe lost a walker for 12 frames and reported in
+    their place a small body upside down at their hips (seen on a rendered walk cropped above the knees),
+    still there for 5 frames after the walker was found again. It took the walker's track (its hips
+    were where the walker's were expected), and the walker came back as a second person. One track
+    comes out, the walker's, over every frame."""
+    frames = 70
+    walker = (_person(200), _line((500, 250), (150, 250), frames))
+    detections = _video([walker], frames, [set(range(frames)) - set(range(30, 42))])
+    turned = -_person(45)  # upside down (y flipped) and a quarter of the walker's height
+    for f in range(30, 47):
+        joints = detections[f][0]
+        body = turned + walker[1][f] + (0.0, 5.0)
+        detections[f] = (np.concatenate([joints, body[None]]), np.full((len(joints) + 1, 17), 0.9))
+    tracks = track_people(detections, FPS)
+    assert len(tracks) == 1 and len(tracks[0].frames) == frames
+    (track,) = tracks
+    assert not track.interpolated[:30].any() and track.interpolated[30:42].all()  # the gap bridged
+    assert abs(np.diff(track.keypoints2d[:, 10, 1])).max() < 10  # the head never flips to the hips
+
+
+def test_a_second_smaller_reading_of_someones_head_and_shoulders_is_not_a_person() -> None:
+    """The other misreading seen on the cropped walk: for most of a second, a second upright body half the
+    walker's height with its head and neck on the walker's, its hips at their chest. It is not reported;
+    a child standing in front of an adult, inside their outline but on joints of their own, is."""
+    frames = 60
+    adult = (_person(240), _line((200, 300), (400, 300), frames))
+    detections = _video([adult], frames, [set(range(frames))])
+    head = _person(120)
+    head -= head[10] - _person(240)[10]  # its head on the adult's head
+    for f in range(20, 50):
+        joints = detections[f][0]
+        body = head + adult[1][f] + (6.0, 3.0)
+        detections[f] = (np.concatenate([joints, body[None]]), np.full((2, 17), 0.9))
+    tracks = track_people(detections, FPS)
+    assert len(tracks) == 1 and len(tracks[0].frames) == frames
+
+    child = (_person(130), adult[1] + (20.0, 85.0))  # feet by the adult's, head at their waist
+    together = _video([adult, child], frames, [set(range(frames))] * 2)
+    assert len(track_people(together, FPS)) == 2
+
+
 def test_a_person_crossing_behind_another_keeps_the_id() -> None:
     """A near person (large) and a far one (small) cross; the far one is hidden behind the near one for
     a third of a second and reappears on the other side of the near one's legs: both keep their ids."""

@@ -46,6 +46,8 @@ from finepose_core.detect.appearance import AppearanceModel
 FloatArray = NDArray[np.float64]
 _LIMBS = [(1, 2), (2, 3), (4, 5), (5, 6), (11, 12), (12, 13), (14, 15), (15, 16), (0, 8), (11, 14), (1, 4)]
 _LENGTHS = _LIMBS[:9]  # without the shoulder and hip widths, which shrink as the body turns side-on
+_HIPS, _THORAX = 0, 8
+_TRUNK = [0, 1, 4, 7, 8, 9, 10, 11, 14]  # hips, spine, thorax, neck, head, shoulders
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,18 @@ class TrackerConfig:
     appearance_same: float = 0.3
     appearance_rate: float = 0.1  # running-mean rate of a track's histogram
     clean_overlap: float = 0.1  # a sighting overlapping another detection's box more than this is not clean
+    # a body cannot turn over or fold up between two sightings: a detection whose torso (hips to
+    # shoulders, in the image) is turned more than this from the track's last one, or is shorter or
+    # longer by more than `torso_ratio`, is not that person (MediaPipe reports such bodies where it loses
+    # someone, often at the person's own place)
+    torso_turn_deg: float = 60.0
+    torso_ratio: float = 2.0
+    # a track inside a person at least `misread_size` times as tall, upside down or on two of their trunk
+    # and head joints (within `misread_distance` of their height), in this share of its frames is a
+    # misreading of that person's body (_misread)
+    misread_share: float = 0.7
+    misread_size: float = 1.5
+    misread_distance: float = 0.1
 
 
 @dataclass
@@ -225,6 +239,25 @@ def _clean(joints: FloatArray, confidence: FloatArray, share: float) -> NDArray[
     return clean
 
 
+def _torso(points: FloatArray, confidence: FloatArray) -> FloatArray | None:
+    """The image vector from the hips' centre to the shoulders' (thorax); None unless both are confident."""
+    if min(confidence[_HIPS], confidence[_THORAX]) < 0.5 or not np.isfinite(points[[_HIPS, _THORAX]]).all():
+        return None
+    return np.asarray(points[_THORAX] - points[_HIPS], np.float64)
+
+
+def _turned_over(track: Track, joints: FloatArray, confidence: FloatArray, config: TrackerConfig) -> bool:
+    """Whether the detection's torso is turned or folded too far from the track's last sighting's."""
+    before, now = _torso(track.keypoints[-1], track.confidence[-1]), _torso(joints, confidence)
+    if before is None or now is None:
+        return False
+    a, b = float(np.linalg.norm(before)), float(np.linalg.norm(now))
+    if min(a, b) <= 1e-6:
+        return True
+    cosine = float(before @ now) / (a * b)
+    return cosine < np.cos(np.radians(config.torso_turn_deg)) or max(a, b) / min(a, b) > config.torso_ratio
+
+
 def _cost(track: Track, frame: int, joints: FloatArray, confidence: FloatArray) -> float:
     predicted = track.predict(frame)
     weights = np.minimum(track.confidence[-1], confidence)
@@ -268,7 +301,8 @@ class Tracker:
         colour = np.full((len(self.live), len(joints)), np.nan)
         for t, track in enumerate(self.live):
             for d in bodies:
-                costs[t, d] = _cost(track, frame, joints[d], confidence[d])
+                if not _turned_over(track, joints[d], confidence[d], config):
+                    costs[t, d] = _cost(track, frame, joints[d], confidence[d])
                 if appearances is not None and track.look.known:
                     colour[t, d] = track.look.distance(appearances[d])
         total = costs + config.appearance_weight * np.where(
@@ -390,12 +424,12 @@ class Tracker:
     def results(self) -> list[TrackResult]:
         """Every confirmed track long enough, stitched, gaps up to max_gap filled, sorted by id."""
         tracks = self._stitched([t for t in self.live + self.lost + self.finished if t.confirmed])
-        out = []
-        for track in sorted(tracks, key=lambda t: t.id):
-            if len(track.frames) < self.config.min_frames:
-                continue
-            out.append(self._filled(track))
-        return out
+        out = [
+            self._filled(track)
+            for track in sorted(tracks, key=lambda t: t.id)
+            if len(track.frames) >= self.config.min_frames
+        ]
+        return [track for track in out if not _misread(track, out, self.config)]
 
     def _stitched(self, tracks: list[Track]) -> list[Track]:
         """Tracks continued by later ones of the same body (see module), in order of their start."""
@@ -467,6 +501,35 @@ class Tracker:
             interpolated=np.array(filled, dtype=bool),
             detection=np.array(detection, dtype=np.int64),
         )
+
+
+def _misread(track: TrackResult, tracks: list[TrackResult], config: TrackerConfig) -> bool:
+    """Whether a track is MediaPipe misreading another person's body: in most of its frames its trunk is
+    inside a person at least `misread_size` times as tall in the image, and it is either upside down
+    (shoulders below hips) or on two or more of that person's trunk and head joints. Where someone's
+    legs are cut off by the frame's edge, MediaPipe can report for a while a second, smaller body on
+    them: their head and shoulders read as a whole person, or a small body turned over at their hips. A
+    child in front of a parent stands inside the parent's outline but upright and on joints of its own."""
+    rows = {int(f): i for i, f in enumerate(track.frames)}
+    misread = np.zeros(len(track.frames), bool)
+    for other in tracks:
+        if other is track:
+            continue
+        for j, frame in enumerate(other.frames):
+            i = rows.get(int(frame))
+            if i is None or misread[i]:
+                continue
+            small, large = track.keypoints2d[i], other.keypoints2d[j]
+            low, high = np.nanmin(large, axis=0), np.nanmax(large, axis=0)
+            centre = np.nanmean(small[_TRUNK], axis=0)  # its limbs may stick out: the misread is often wider
+            height = float(np.ptp(large[:, 1]))
+            within = bool(((centre >= low) & (centre <= high)).all())
+            if not within or np.ptp(small[:, 1]) * config.misread_size >= height:
+                continue
+            inverted = small[_THORAX, 1] > small[_HIPS, 1]
+            apart = np.linalg.norm(small[_TRUNK] - large[_TRUNK], axis=-1)
+            misread[i] = inverted or (apart < config.misread_distance * height).sum() >= 2
+    return bool(misread.mean() >= config.misread_share)
 
 
 def track_people(

@@ -48,6 +48,7 @@ class PlacementConfig:
     contact_height: float = 0.08  # m: and no higher than this above the lowest ankle nearby
     default_camera_height: float = 1.5  # m, when nobody is upright: no up, no floor
     default_pitch_deg: float = 5.0
+    max_camera_height: float = 30.0  # m: a floor further below is not believed
     # with the people's up, the floor rests on contacts (a fitted floor) when at least this many ankle
     # positions are in contact; without it, a plane through contacts is kept when its normal is within
     # `level_agrees_deg` of the default level camera's up
@@ -158,6 +159,8 @@ class Floor:
     source: FloorSource = "contacts"
     uncertainty_deg: float | None = None  # of the up direction; None for the default
     sure: bool = True
+    # for the default up: the camera's height taken from the people's lowest ankles (else the default)
+    height_from_feet: bool = False
 
     @property
     def camera_height(self) -> float:
@@ -313,16 +316,39 @@ def fit_floor(
         if float(angle_deg(normal, default_up)) < config.level_agrees_deg and offset < -0.2:
             return Floor(normal, offset - ANKLE_HEIGHT_M, True, count, "contacts", None, True)
     count = 0 if plane is None else plane[2]
+    # nobody upright: the camera is taken level, but its height is still the people's to say, from where
+    # the lifter puts their feet. Hidden or out of the picture, the legs are its guess, made in proportion
+    # to the body it sees; a fixed height would leave everyone floating or sunk by however far it is off.
+    under = _under_the_feet(people_joints, default_up)
+    if under is not None and -config.max_camera_height < under < 0:
+        return Floor(default_up, under, False, count, "default", None, False, height_from_feet=True)
     return Floor(default_up, -config.default_camera_height, False, count, "default", None, False)
+
+
+def _under_the_feet(people_joints: list[FloatArray], up: FloatArray, min_frames: int = 5) -> float | None:
+    """The floor's offset along `up` under everybody's lower ankle frame by frame (their median: the
+    planted foot of a walk, both of someone standing), or None with fewer than `min_frames` frames."""
+    lower = [(joints[:, list(ANKLES)] @ up).min(axis=1) for joints in people_joints if len(joints)]
+    heights = np.concatenate(lower) if lower else np.zeros(0)
+    heights = heights[np.isfinite(heights)]
+    if len(heights) < min_frames:
+        return None
+    return float(np.median(heights)) - ANKLE_HEIGHT_M
 
 
 def floor_warning(floor: Floor) -> str | None:
     """What a user should know about how the world was set upright, or None when it is well founded."""
     pitch, roll = (round(angle) for angle in floor.pitch_roll_deg)
     if floor.source == "default":
+        height = (
+            f"{floor.camera_height:.1f} m above the floor under the people's feet as lifted (where the legs "
+            "are hidden or out of the picture, a guess)"
+            if floor.height_from_feet
+            else f"{floor.camera_height:.1f} m high"
+        )
         return (
             f"nobody stands upright long enough, legs in view, to tell which way is up: a level camera "
-            f"{floor.camera_height:.1f} m high is assumed (pitch {pitch}°)"
+            f"(pitch {pitch}°) is assumed, {height}"
         )
     if not floor.sure:
         return (
