@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from finepose_core.detect.tracking import TrackerConfig, track_people
 
@@ -190,19 +191,24 @@ def test_a_second_detection_of_one_body_does_not_become_a_person() -> None:
     assert tracks[0].detection is not None and (tracks[0].detection == 0).all()  # the confident one
 
 
-def test_a_small_body_turned_over_where_someone_was_lost_is_neither_them_nor_anyone() -> None:
+@pytest.mark.parametrize("turn_deg", [180.0, 75.0])
+def test_a_small_body_turned_over_where_someone_was_lost_is_neither_them_nor_anyone(turn_deg: float) -> None:
     """With the legs cut off by the frame's edge, MediaPipe lost a walker for 12 frames and reported in
     their place a small body upside down at their hips (seen on a rendered walk cropped above the knees),
     still there for 5 frames after the walker was found again. It took the walker's track (its hips
-    were where the walker's were expected), and the walker came back as a second person. One track
-    comes out, the walker's, over every frame."""
+    were where the walker's were expected), and the walker came back as a second person. (On a bend
+    and lift cropped the same way, the small body lay on its side.) Here it is on the walker's belly, on
+    none of their joints, so that only its being turned over or lying tells it. One track comes out,
+    the walker's, over every frame."""
     frames = 70
     walker = (_person(200), _line((500, 250), (150, 250), frames))
     detections = _video([walker], frames, [set(range(frames)) - set(range(30, 42))])
-    turned = -_person(45)  # upside down (y flipped) and a quarter of the walker's height
+    angle = np.radians(turn_deg)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    turned = _person(45) @ rotation.T  # a quarter of the walker's height, turned over or lying
     for f in range(30, 47):
         joints = detections[f][0]
-        body = turned + walker[1][f] + (0.0, 5.0)
+        body = turned + walker[1][f] + (10.0, -30.0)  # on the belly, on none of their joints
         detections[f] = (np.concatenate([joints, body[None]]), np.full((len(joints) + 1, 17), 0.9))
     tracks = track_people(detections, FPS)
     assert len(tracks) == 1 and len(tracks[0].frames) == frames

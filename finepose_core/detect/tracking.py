@@ -92,12 +92,13 @@ class TrackerConfig:
     # someone, often at the person's own place)
     torso_turn_deg: float = 60.0
     torso_ratio: float = 2.0
-    # a track inside a person at least `misread_size` times as tall, upside down or on two of their trunk
-    # and head joints (within `misread_distance` of their height), in this share of its frames is a
-    # misreading of that person's body (_misread)
+    # a track with its trunk inside a person, on two of their trunk and head joints (within
+    # `misread_distance` of their height) or `misread_size` times smaller and turned more than
+    # `misread_turn_deg` from upright, in this share of its frames is a misreading of that person (_misread)
     misread_share: float = 0.7
     misread_size: float = 1.5
     misread_distance: float = 0.1
+    misread_turn_deg: float = 60.0
 
 
 @dataclass
@@ -429,7 +430,12 @@ class Tracker:
             for track in sorted(tracks, key=lambda t: t.id)
             if len(track.frames) >= self.config.min_frames
         ]
-        return [track for track in out if not _misread(track, out, self.config)]
+        # the longest seen first: a misreading is judged against the people kept before it
+        kept: list[TrackResult] = []
+        for track in sorted(out, key=lambda t: -int((~t.interpolated).sum())):
+            if not _misread(track, kept, self.config):
+                kept.append(track)
+        return sorted(kept, key=lambda t: t.id)
 
     def _stitched(self, tracks: list[Track]) -> list[Track]:
         """Tracks continued by later ones of the same body (see module), in order of their start."""
@@ -503,18 +509,18 @@ class Tracker:
         )
 
 
-def _misread(track: TrackResult, tracks: list[TrackResult], config: TrackerConfig) -> bool:
-    """Whether a track is MediaPipe misreading another person's body: in most of its frames its trunk is
-    inside a person at least `misread_size` times as tall in the image, and it is either upside down
-    (shoulders below hips) or on two or more of that person's trunk and head joints. Where someone's
-    legs are cut off by the frame's edge, MediaPipe can report for a while a second, smaller body on
-    them: their head and shoulders read as a whole person, or a small body turned over at their hips. A
-    child in front of a parent stands inside the parent's outline but upright and on joints of its own."""
+def _misread(track: TrackResult, others: list[TrackResult], config: TrackerConfig) -> bool:
+    """Whether a track is MediaPipe misreading the body of one of `others` (tracks seen longer): in most
+    of its frames its trunk is inside that person's outline, and either it stands on two or more of
+    their trunk and head joints, or it is at most 1 / `misread_size` of their height in the image and
+    not upright (its hips-to-shoulders line turned more than `misread_turn_deg` from the image's up:
+    upside down, or lying). Where someone's legs are cut off by the frame's edge, or they bend over,
+    MediaPipe can report for a while a second body on them: their head and shoulders read as a whole
+    person, a copy of them with other legs, or a small body turned over or lying at their hips. A child
+    in front of a parent stands inside the parent's outline, but upright and on joints of its own."""
     rows = {int(f): i for i, f in enumerate(track.frames)}
     misread = np.zeros(len(track.frames), bool)
-    for other in tracks:
-        if other is track:
-            continue
+    for other in others:
         for j, frame in enumerate(other.frames):
             i = rows.get(int(frame))
             if i is None or misread[i]:
@@ -522,13 +528,16 @@ def _misread(track: TrackResult, tracks: list[TrackResult], config: TrackerConfi
             small, large = track.keypoints2d[i], other.keypoints2d[j]
             low, high = np.nanmin(large, axis=0), np.nanmax(large, axis=0)
             centre = np.nanmean(small[_TRUNK], axis=0)  # its limbs may stick out: the misread is often wider
-            height = float(np.ptp(large[:, 1]))
-            within = bool(((centre >= low) & (centre <= high)).all())
-            if not within or np.ptp(small[:, 1]) * config.misread_size >= height:
+            if not ((centre >= low) & (centre <= high)).all():
                 continue
-            inverted = small[_THORAX, 1] > small[_HIPS, 1]
+            height = float(np.ptp(large[:, 1]))
             apart = np.linalg.norm(small[_TRUNK] - large[_TRUNK], axis=-1)
-            misread[i] = inverted or (apart < config.misread_distance * height).sum() >= 2
+            if (apart < config.misread_distance * height).sum() >= 2:
+                misread[i] = True
+            elif np.ptp(small[:, 1]) * config.misread_size < height:
+                torso = small[_THORAX] - small[_HIPS]
+                upright = -torso[1] / max(float(np.linalg.norm(torso)), 1e-9)  # image y points down
+                misread[i] = upright < np.cos(np.radians(config.misread_turn_deg))
     return bool(misread.mean() >= config.misread_share)
 
 
