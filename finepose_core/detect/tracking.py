@@ -302,8 +302,7 @@ class Tracker:
         colour = np.full((len(self.live), len(joints)), np.nan)
         for t, track in enumerate(self.live):
             for d in bodies:
-                if not _turned_over(track, joints[d], confidence[d], config):
-                    costs[t, d] = _cost(track, frame, joints[d], confidence[d])
+                costs[t, d] = _cost(track, frame, joints[d], confidence[d])
                 if appearances is not None and track.look.known:
                     colour[t, d] = track.look.distance(appearances[d])
         total = costs + config.appearance_weight * np.where(
@@ -323,7 +322,10 @@ class Tracker:
             for r, c in zip(rows, cols, strict=True):
                 t, d = rows_in[r], cols_in[c]
                 far = np.isfinite(colour[t, d]) and colour[t, d] > config.appearance_max
-                if costs[t, d] <= config.max_cost and not far:
+                # a turned-over body is refused here, not priced out of the assignment: an impossible
+                # price there would push the track onto another person's detection instead
+                turned = _turned_over(self.live[t], joints[d], confidence[d], config)
+                if costs[t, d] <= config.max_cost and not far and not turned:
                     matched_tracks.add(int(t))
                     assigned[int(d)] = self.live[t]
         for d, track in assigned.items():
