@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.people_and_ground import clip_paths  # noqa: E402
 from finepose_core.options import JobOptions  # noqa: E402
 from finepose_core.pipeline import Pipeline  # noqa: E402
 
@@ -80,14 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="fast")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    paths = sorted(
-        p for folder in args.clips for p in (folder.glob("*.npz") if folder.is_dir() else [folder])
-    )
+    paths = clip_paths(args.clips)
     if not paths:
-        print(
-            "no clips: render them with scripts/render_scenes.py and scripts/render_validation_clips.py",
-            file=sys.stderr,
-        )
         return 1
     pipeline = Pipeline()
     rows = []

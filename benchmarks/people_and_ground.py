@@ -198,6 +198,22 @@ def score(result: Any, path: Path, armature: dict[int, FloatArray] | None = None
     }
 
 
+def clip_paths(folders: list[Path]) -> list[Path]:
+    """The validation clips' ground-truth files in `folders` (or the files themselves), sorted; where there
+    are none, says how to make them."""
+    paths = sorted(
+        p
+        for folder in folders
+        for p in (folder.glob("*.npz") if folder.is_dir() else [folder] * folder.is_file())
+    )
+    if not paths:
+        print(
+            "no clips: render them with scripts/render_scenes.py and scripts/render_validation_clips.py",
+            file=sys.stderr,
+        )
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -225,14 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         help="also key the add-on's armatures in Blender (bpy) and read them back",
     )
     args = parser.parse_args(argv)
-    paths = sorted(
-        p for folder in args.clips for p in (folder.glob("*.npz") if folder.is_dir() else [folder])
-    )
+    paths = clip_paths(args.clips)
     if not paths:
-        print(
-            "no clips: render them with scripts/render_scenes.py and scripts/render_validation_clips.py",
-            file=sys.stderr,
-        )
         return 1
     config = PipelineConfig(checkpoint=args.checkpoint) if args.checkpoint else PipelineConfig()
     if args.no_cleanup:
