@@ -39,7 +39,7 @@ from finepose_core.geometry.camera import (
     intrinsics_from_fov,
 )
 from finepose_core.geometry.depth_fusion import DepthFusionConfig, fuse_depth
-from finepose_core.geometry.feet import FeetConfig, find_contacts, plant_feet
+from finepose_core.geometry.feet import FeetConfig, find_contacts, in_picture, plant_feet
 from finepose_core.geometry.horizon import focal_from_horizon, horizon_lens
 from finepose_core.geometry.lens import LensEstimate, PersonSample, combined, estimate_focal
 from finepose_core.geometry.lens import reoriented as reoriented_pose
@@ -451,6 +451,7 @@ class Pipeline:
                 track_runs,
                 feet,
                 camera.fps,
+                camera.image_size,
             )
             for track, uncertainty, joints, lifted, track_runs in zip(
                 tracks, uncertainties, camera_joints, lifted_by_track, runs, strict=True
@@ -555,16 +556,16 @@ class Pipeline:
         runs: list[slice],
         feet: FeetConfig | None,
         fps: float,
+        image_size: tuple[int, int],
     ) -> PersonResult:
         longest = max(lifted, key=lambda part: len(part.joints3d))
         world = to_world(joints_camera, world_from_camera)
         contacts = None  # not looked for
         if feet is not None:  # each run of consecutive frames on its own: a gap may hide any motion
+            seen = in_picture(track.keypoints2d, track.confidence2d, image_size)
             contacts = np.zeros((len(world), 2), bool)
             for run in runs:
-                contacts[run] = find_contacts(
-                    world[run], track.keypoints2d[run], track.confidence2d[run], fps, feet
-                )
+                contacts[run] = find_contacts(world[run], track.keypoints2d[run], seen[run], fps, feet)
                 world[run] = plant_feet(
                     world[run], contacts[run], fps, feet, world_from_camera[:3, 3], track.keypoints2d[run]
                 )

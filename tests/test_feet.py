@@ -12,6 +12,7 @@ from finepose_core.geometry.feet import (
     FeetConfig,
     _leg_reaching,
     find_contacts,
+    in_picture,
     mask_runs,
     plant_feet,
 )
@@ -71,6 +72,20 @@ def test_contacts_come_from_the_still_ankle_in_the_image() -> None:
     assert not (found & ~near).any()
     without = find_contacts(lifted, pixels, None, FPS, FeetConfig(settled=0.0))
     assert (without & planted).sum() / planted.sum() < 0.75
+
+
+def test_an_ankle_the_frame_cuts_off_is_not_seen_standing_still() -> None:
+    """The walk's picture cut off above the ankles: MediaPipe still places them (below the picture) and can
+    be sure of them (0.9 here), but a foot out of the picture is not seen planted. On the validation clip
+    v02_09 cut above the knees, contacts found on such ankles had lowered the whole body 5 cm."""
+    _, lifted, pixels, planted = _lifted_walk()
+    sure = np.full(pixels.shape[:2], 0.9)
+    assert find_contacts(lifted, pixels, sure, FPS).sum() > 0.9 * planted.sum()  # in the whole picture
+    # every ankle below the picture's last row (and the picture wide enough for the walk to stay in it)
+    cut = (4000, int(pixels[:, list(ANKLES), 1].min()) - 1)
+    seen = in_picture(pixels, sure, cut)
+    assert (seen[:, list(ANKLES)] == 0).all() and (seen[:, 8] == 0.9).all()  # the thorax is in it
+    assert not find_contacts(lifted, pixels, seen, FPS).any()
 
 
 def test_planted_feet_stay_put_on_the_floor() -> None:

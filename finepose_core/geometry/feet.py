@@ -78,6 +78,20 @@ class FeetConfig:
     coincide: float = 0.03  # moving ankles this close in the image (body heights) count as hidden (_seen)
 
 
+def in_picture(
+    keypoints2d: NDArray[np.floating[Any]], confidence: NDArray[np.floating[Any]], image_size: tuple[int, int]
+) -> FloatArray:
+    """The confidence [..., 17] with the joints outside a `image_size` (width, height) picture at 0.
+    MediaPipe places the joints the frame cuts off too, and can be sure of them: an ankle out of the picture
+    is not seen standing still, however sure it is said to be."""
+    points = np.asarray(keypoints2d, dtype=np.float64)
+    width, height = image_size
+    inside = (
+        (points[..., 0] >= 0) & (points[..., 0] < width) & (points[..., 1] >= 0) & (points[..., 1] < height)
+    )
+    return np.where(inside, np.asarray(confidence, dtype=np.float64), 0.0)
+
+
 def mask_runs(mask: NDArray[np.bool_], min_frames: int = 1) -> list[tuple[int, int]]:
     """[start, end) of each run of True at least `min_frames` long."""
     padded = np.concatenate([[False], np.asarray(mask, bool), [False]])
