@@ -68,8 +68,9 @@ class CameraResult:
     floor_fitted: bool = False
     # how the world's up and the floor were found (geometry/placement.py): "contacts" (a plane through
     # planted feet), "body" (upright people; the floor under their lowest ankles) or "default" (a level
-    # camera at a default height); the camera's pitch (down positive), roll and height that follow, and
-    # about one standard deviation of the up direction (None for the default)
+    # camera, as high as puts the floor under the lifted feet, or at a default height); the camera's
+    # pitch (down positive), roll and height that follow, and about one standard deviation of the up
+    # direction (None for the default)
     up_source: str = "default"
     up_uncertainty_deg: float | None = None
     pitch_deg: float = 0.0

@@ -8,7 +8,8 @@
   known without foot contacts; then the floor along that up, through everybody's lowest ankles over time
   and the ankles in contact with the ground (slow and low along that up) together, fitted along the
   viewing rays. Only when nobody is upright at all is a plane through contacts along a guessed level
-  camera tried, and failing that a level camera at a default height assumed (and said).
+  camera tried, and failing that a level camera assumed (and said), as high as puts the floor under the
+  lifted feet (a default height only with too few frames).
 - World frame: z up along the floor normal, the floor at z = 0, the origin under the camera, x along the
   camera's x projected onto the floor; `world_from_camera` is the 4×4 transform of docs/architecture.md.
 """
@@ -155,11 +156,11 @@ class Floor:
     fitted: bool  # True: a plane through foot contacts
     contacts: int  # ankle positions used
     # how up was found: "contacts" (the plane), "body" (upright people, floor under the lowest ankles),
-    # "default" (nobody upright: a level camera at a default height)
+    # "default" (nobody upright: a level camera, its height from the lifted feet or the default)
     source: FloorSource = "contacts"
     uncertainty_deg: float | None = None  # of the up direction; None for the default
     sure: bool = True
-    # for the default up: the camera's height taken from the people's lowest ankles (else the default)
+    # for the default up: whether the camera's height came from the lifted feet (else the default)
     height_from_feet: bool = False
 
     @property
