@@ -324,8 +324,11 @@ class Tracker:
                 far = np.isfinite(colour[t, d]) and colour[t, d] > config.appearance_max
                 # a turned-over body is refused here, not priced out of the assignment: an impossible
                 # price there would push the track onto another person's detection instead
-                turned = _turned_over(self.live[t], joints[d], confidence[d], config)
-                if costs[t, d] <= config.max_cost and not far and not turned:
+                if (
+                    costs[t, d] <= config.max_cost
+                    and not far
+                    and not _turned_over(self.live[t], joints[d], confidence[d], config)
+                ):
                     matched_tracks.add(int(t))
                     assigned[int(d)] = self.live[t]
         for d, track in assigned.items():
@@ -427,14 +430,10 @@ class Tracker:
     def results(self) -> list[TrackResult]:
         """Every confirmed track long enough, stitched, gaps up to max_gap filled, sorted by id."""
         tracks = self._stitched([t for t in self.live + self.lost + self.finished if t.confirmed])
-        out = [
-            self._filled(track)
-            for track in sorted(tracks, key=lambda t: t.id)
-            if len(track.frames) >= self.config.min_frames
-        ]
+        out = [self._filled(track) for track in tracks if len(track.frames) >= self.config.min_frames]
         # the longest seen first: a misreading is judged against the people kept before it
         kept: list[TrackResult] = []
-        for track in sorted(out, key=lambda t: -int((~t.interpolated).sum())):
+        for track in sorted(out, key=lambda t: (-int((~t.interpolated).sum()), t.id)):
             if not _misread(track, kept, self.config):
                 kept.append(track)
         return sorted(kept, key=lambda t: t.id)
