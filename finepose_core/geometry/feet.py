@@ -61,11 +61,12 @@ class FeetConfig:
     # contact frames further than this from their contact's point (metres, horizontally) count less
     robust_m: float = 0.015
     robust_iterations: int = 4
-    reach: bool = True  # planted ankles moved onto their points by bending the leg (see plant_feet)
+    # planted ankles moved onto their points across the floor by bending the leg (see plant_feet)
+    reach: bool = True
     # … fully where the ankle is within a few centimetres of its point (the lifted legs' own noise, which
     # robust_m weighs down in the shift), half at this distance (a contact that is likely wrong)
     reach_m: float = 0.1
-    on_floor: bool = True  # planted ankles lowered or raised onto the floor (z = ankle height)
+    on_floor: bool = True  # contacts' points held on the floor (z = ankle height), the body shifted to them
     # where the ankle is hidden (confidence under `seen_confidence`: behind someone, or a filled frame; or
     # behind the other foot, see _seen), a contact is carried on into the hidden frames up to the person's
     # typical contact length, and two contacts of one ankle either side of a mostly hidden stretch are one
@@ -300,7 +301,7 @@ def plant_feet(
     keypoints2d: NDArray[np.floating[Any]] | None = None,
 ) -> FloatArray:
     """World joints [F, 17, 3] shifted frame by frame so that each contact's ankle stays at one point
-    (on the floor when `on_floor`), the legs bent the rest of the way (`reach`).
+    (on the floor when `on_floor`), the legs bent the rest of the way across the floor (`reach`).
 
     The shifts s_t and the contacts' points p_k are found together, by least squares over
         Σ_t Σ_k planted at t |a_kt + s_t − p_k|²  +  λ Σ_t |s_{t+1} − s_t|²  +  Σ_t s_tᵀ M_t s_t,
@@ -326,13 +327,18 @@ def plant_feet(
     joints += shift.reshape(frames, 1, 3)
     if config.reach:
         # what the shift could not do while both feet are down (the lifted legs move against each other,
-        # more so in a bend or a crouch): each planted ankle is moved the rest of the way onto its point, as
-        # far as its contact is trusted there, the knee bending to keep the leg's bones their length
+        # more so in a bend or a crouch): each planted ankle is moved the rest of the way onto its point
+        # over the floor, as far as its contact is trusted there, the knee bending to keep the leg's bones
+        # their length. Across the floor only: its height stays where the shift put it, which holds the
+        # contacts on the floor on average; bending the knee for the last centimetres of height as well
+        # moved the lifted legs away from the true ones (the validation clips' pose error) for almost no
+        # gain in the soles' height (docs/pipeline.md)
         for (side, start, end), point in zip(runs, points, strict=True):
             ankle = joints[start:end, ANKLES[side]]
             miss = np.linalg.norm((point - ankle)[:, :2], axis=1)
             weight = prior[start:end, side] / (1.0 + (miss / config.reach_m) ** 2)
-            target = ankle + weight[:, None] * (point - ankle)
+            target = ankle.copy()
+            target[:, :2] += weight[:, None] * (point - ankle)[:, :2]
             joints[start:end] = _leg_reaching(joints[start:end], side, target)
     return joints
 
