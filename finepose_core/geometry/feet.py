@@ -52,10 +52,14 @@ class FeetConfig:
     smoothness: float = 0.02
     # how much plant_feet keeps the lifted root's place (per frame, against 1 for a planted ankle): little
     # along the line of sight, where a single camera's depth wanders, more sideways across it, which the
-    # image shows; its height not at all (that is the floor's to say: between contacts, and before the
-    # first and after the last, the body keeps the height its planted feet gave it)
+    # image shows
     depth_trust: float = 1e-4
     side_trust: float = 1e-3
+    # … and its height, hardly: between contacts a step apart the body keeps the height its planted feet
+    # gave it, but some way from any contact (√(smoothness / height_trust) frames) it goes back to the
+    # height placement gave it, from the whole clip's floor: a lone contact, perhaps on an ankle the
+    # detector guessed behind a desk, does not set the body's height for the whole clip
+    height_trust: float = 1e-4
     # while both feet are held, the one moving faster in the image counts less (see _stillness)
     still_scale: float = 0.1
     # contact frames further than this from their contact's point (metres, horizontally) count less
@@ -307,7 +311,7 @@ def plant_feet(
         Σ_t Σ_k planted at t |a_kt + s_t − p_k|²  +  λ Σ_t |s_{t+1} − s_t|²  +  Σ_t s_tᵀ M_t s_t,
     where M_t trusts the lifted root's horizontal place a little along the line of sight (`depth_trust`: a
     single camera's depth is what wanders) and more sideways (`side_trust`: that is what the image shows),
-    and its height not at all: that is the floor's.
+    and its height hardly (`height_trust`): near contacts, the planted feet say it.
     Taking each point where its ankle was on average, alone, would not do: while both feet are down
     the two points disagree by however far the root's depth had wandered between the two contacts, and
     the body jumps by half of it each time a contact begins or ends. Found together, each new contact
@@ -379,7 +383,7 @@ def _shifts(
         t = np.arange(frames - 1)
         index = np.concatenate([3 * t[:, None] + axes, 3 * (t[:, None] + 1) + axes], 1)
         fixed.add(index, np.broadcast_to(max(config.smoothness, 1e-6) * pair, (len(t), 6, 6)))
-    # the lifted root's own place: trusted sideways across the line of sight, less along it, not in height
+    # the lifted root's own place: trusted sideways across the line of sight, less along it, hardly in height
     level = np.diag([1.0, 1.0, 0.0])
     if camera_position is None:
         trust = np.broadcast_to(config.depth_trust * level, (frames, 3, 3))
@@ -388,8 +392,9 @@ def _shifts(
         sight /= np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-9)
         along = sight[:, :, None] * sight[:, None, :]
         trust = config.depth_trust * along + config.side_trust * (level - along)
-    # (a whisker of trust in height keeps the system regular where no point holds a height: off the floor)
-    fixed.add(3 * np.arange(frames)[:, None] + axes, trust + 1e-9 * eye)
+    # (a whisker of trust in every direction keeps the system regular whatever the settings)
+    height = np.diag([0.0, 0.0, config.height_trust])
+    fixed.add(3 * np.arange(frames)[:, None] + axes, trust + height + 1e-9 * eye)
     for k, (_, start, end) in enumerate(runs):
         if config.on_floor:  # the point held at the ankle's height above the floor
             weight = _FLOOR_WEIGHT * (end - start)
