@@ -48,6 +48,7 @@ from finepose_core.geometry.placement import (
     PlacementConfig,
     fit_floor,
     floor_warning,
+    legs_in_view,
     root_translations,
     steady_depth,
     to_world,
@@ -435,9 +436,12 @@ class Pipeline:
             ([track.keypoints2d for track in tracks], camera.K),
         )
         world_from_camera = floor.world_from_camera()
+        legs_seen = [
+            legs_in_view(track.keypoints2d, track.confidence2d, camera.image_size) for track in tracks
+        ]
         camera_joints = [
-            np.concatenate([steady_depth(joints[run], camera.fps) for run in track_runs])
-            for joints, track_runs in zip(camera_joints, runs, strict=True)
+            np.concatenate([steady_depth(joints[run], camera.fps, legs_seen=seen[run]) for run in track_runs])
+            for joints, track_runs, seen in zip(camera_joints, runs, legs_seen, strict=True)
         ]
         feet = FeetConfig() if options.plant_feet else None
         results = [

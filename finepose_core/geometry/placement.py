@@ -25,7 +25,7 @@ from scipy.optimize import least_squares
 from scipy.signal import savgol_filter
 
 from finepose_core.geometry.camera import estimate_root_translation
-from finepose_core.geometry.feet import ANKLE_HEIGHT_M
+from finepose_core.geometry.feet import ANKLE_HEIGHT_M, in_picture
 from finepose_core.geometry.gravity import (
     GravityConfig,
     UpEstimate,
@@ -38,6 +38,7 @@ from finepose_core.geometry.vanishing import VanishingConfig, fuse, image_up
 
 FloatArray = NDArray[np.float64]
 ANKLES = (3, 6)
+KNEES_ANKLES = (2, 3, 5, 6)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,13 @@ class PlacementConfig:
     smoothing_seconds: float = 0.3  # Savitzky–Golay window for the root path
     # … and, once the floor is found, for the root's distance from the camera alone (steady_depth)
     depth_smoothing_seconds: float = 0.7
+    # … over this many seconds where the legs are hidden (seen in under `legs_seen_share` of the frames):
+    # the depth then rests on the upper body's image size, which a bend or an arm swung across the body
+    # changes for a second or more, and no planted foot holds the body in place; wider everywhere, the
+    # window would flatten a walker's turn towards or away from the camera (docs/pipeline.md)
+    hidden_legs_depth_seconds: float = 2.0
+    legs_seen_share: float = 0.5
+    legs_seen_confidence: float = 0.5  # knees and ankles this sure, in the picture, count as seen
     contact_speed: float = 0.25  # m/s: an ankle slower than this may be on the floor
     contact_height: float = 0.08  # m: and no higher than this above the lowest ankle nearby
     default_camera_height: float = 1.5  # m, when nobody is upright: no up, no floor
@@ -89,11 +97,30 @@ def root_translations(
     return np.asarray(translation)
 
 
+def legs_in_view(
+    keypoints2d: NDArray[np.floating[Any]],
+    confidence: NDArray[np.floating[Any]] | None,
+    image_size: tuple[int, int],
+    config: PlacementConfig | None = None,
+) -> NDArray[np.bool_]:
+    """[F] the frames where the 2D [F, 17, 2] saw both knees and both ankles: in the `image_size` picture
+    and at least `legs_seen_confidence` sure (every frame in the picture without a confidence)."""
+    config = config or PlacementConfig()
+    points = np.asarray(keypoints2d, dtype=np.float64)
+    sure = np.ones(points.shape[:2]) if confidence is None else np.asarray(confidence, dtype=np.float64)
+    seen = in_picture(points, sure, image_size)[:, list(KNEES_ANKLES)]
+    return np.asarray((seen >= config.legs_seen_confidence).all(axis=1))
+
+
 def steady_depth(
-    joints_camera: NDArray[np.floating[Any]], fps: float, config: PlacementConfig | None = None
+    joints_camera: NDArray[np.floating[Any]],
+    fps: float,
+    config: PlacementConfig | None = None,
+    legs_seen: NDArray[np.bool_] | None = None,
 ) -> FloatArray:
     """Camera-space joints [F, 17, 3] (one run of consecutive frames) with the root's distance from the
-    camera smoothed over `depth_smoothing_seconds`, each pose moved along its root's line of sight.
+    camera smoothed over `depth_smoothing_seconds` (`hidden_legs_depth_seconds` where `legs_seen` [F], the
+    frames whose legs the 2D saw, are too few), each pose moved along its root's line of sight.
 
     A single camera fixes the line a person is seen along well and the distance along it poorly: it comes
     from the body's image size, which a hidden or misread limb changes from frame to frame, and the whole
@@ -102,7 +129,9 @@ def steady_depth(
     does better with (a dribble's jumps and turns)."""
     config = config or PlacementConfig()
     joints = np.array(joints_camera, dtype=np.float64)
-    window = round(config.depth_smoothing_seconds * fps) | 1
+    hidden = legs_seen is not None and len(legs_seen) and np.mean(legs_seen) < config.legs_seen_share
+    seconds = config.hidden_legs_depth_seconds if hidden else config.depth_smoothing_seconds
+    window = round(seconds * fps) | 1
     if window < 5 or len(joints) <= window:
         return joints
     root = joints[:, 0]
