@@ -436,12 +436,13 @@ class Pipeline:
             ([track.keypoints2d for track in tracks], camera.K),
         )
         world_from_camera = floor.world_from_camera()
-        legs_seen = [
-            legs_in_view(track.keypoints2d, track.confidence2d, camera.image_size) for track in tracks
-        ]
+        # the 2D's confidence with the joints the frame cuts off at 0 (MediaPipe places them, and can be
+        # sure of them): whether the legs are in view, and where an ankle stands still, go by it
+        in_view = [in_picture(track.keypoints2d, track.confidence2d, camera.image_size) for track in tracks]
+        legs_seen = [legs_in_view(seen) for seen in in_view]
         camera_joints = [
-            np.concatenate([steady_depth(joints[run], camera.fps, legs_seen=seen[run]) for run in track_runs])
-            for joints, track_runs, seen in zip(camera_joints, runs, legs_seen, strict=True)
+            np.concatenate([steady_depth(joints[run], camera.fps, legs_seen=legs[run]) for run in track_runs])
+            for joints, track_runs, legs in zip(camera_joints, runs, legs_seen, strict=True)
         ]
         feet = FeetConfig() if options.plant_feet else None
         results = [
@@ -455,10 +456,10 @@ class Pipeline:
                 track_runs,
                 feet,
                 camera.fps,
-                camera.image_size,
+                seen,
             )
-            for track, uncertainty, joints, lifted, track_runs in zip(
-                tracks, uncertainties, camera_joints, lifted_by_track, runs, strict=True
+            for track, uncertainty, joints, lifted, track_runs, seen in zip(
+                tracks, uncertainties, camera_joints, lifted_by_track, runs, in_view, strict=True
             )
         ]
         report("place", 1.0)
@@ -560,13 +561,12 @@ class Pipeline:
         runs: list[slice],
         feet: FeetConfig | None,
         fps: float,
-        image_size: tuple[int, int],
+        seen: NDArray[np.float64],
     ) -> PersonResult:
         longest = max(lifted, key=lambda part: len(part.joints3d))
         world = to_world(joints_camera, world_from_camera)
         contacts = None  # not looked for
         if feet is not None:  # each run of consecutive frames on its own: a gap may hide any motion
-            seen = in_picture(track.keypoints2d, track.confidence2d, image_size)
             contacts = np.zeros((len(world), 2), bool)
             for run in runs:
                 contacts[run] = find_contacts(world[run], track.keypoints2d[run], seen[run], fps, feet)

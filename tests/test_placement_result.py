@@ -11,7 +11,7 @@ import pytest
 
 from finepose_core.data.cameras import look_rotation
 from finepose_core.geometry.camera import intrinsics_from_fov, project
-from finepose_core.geometry.feet import ANKLE_HEIGHT_M
+from finepose_core.geometry.feet import ANKLE_HEIGHT_M, in_picture
 from finepose_core.geometry.gravity import camera_pitch_roll, up_from_pitch_roll
 from finepose_core.geometry.placement import (
     fit_floor,
@@ -128,9 +128,10 @@ def test_with_the_legs_hidden_the_depth_is_steadied_over_longer_and_a_seen_walke
     camera = _walker(150, (0.0, 6.0), (0.0, 0.0)) @ R.T + t
     pixels = project(camera, K)
     # the legs in the picture, then the picture cut off above the knees
-    assert legs_in_view(pixels, None, (1280, 720)).all()
+    sure = np.ones(pixels.shape[:2])
+    assert legs_in_view(in_picture(pixels, sure, (1280, 720))).all()
     above_knees = int(pixels[:, [2, 5], 1].min()) - 1
-    assert not legs_in_view(pixels, None, (1280, above_knees)).any()
+    assert not legs_in_view(in_picture(pixels, sure, (1280, above_knees))).any()
     sight = camera[:, :1] / np.linalg.norm(camera[:, :1], axis=-1, keepdims=True)
     wander = 0.2 * np.sin(2 * np.pi * np.arange(150) / (1.2 * FPS))
     placed = camera + wander[:, None, None] * sight

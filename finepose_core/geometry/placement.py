@@ -25,7 +25,7 @@ from scipy.optimize import least_squares
 from scipy.signal import savgol_filter
 
 from finepose_core.geometry.camera import estimate_root_translation
-from finepose_core.geometry.feet import ANKLE_HEIGHT_M, in_picture
+from finepose_core.geometry.feet import ANKLE_HEIGHT_M
 from finepose_core.geometry.gravity import (
     GravityConfig,
     UpEstimate,
@@ -98,18 +98,13 @@ def root_translations(
 
 
 def legs_in_view(
-    keypoints2d: NDArray[np.floating[Any]],
-    confidence: NDArray[np.floating[Any]] | None,
-    image_size: tuple[int, int],
-    config: PlacementConfig | None = None,
+    confidence: NDArray[np.floating[Any]], config: PlacementConfig | None = None
 ) -> NDArray[np.bool_]:
-    """[F] the frames where the 2D [F, 17, 2] saw both knees and both ankles: in the `image_size` picture
-    and at least `legs_seen_confidence` sure (every frame in the picture without a confidence)."""
+    """[F] the frames where the 2D saw both knees and both ankles at least `legs_seen_confidence` sure,
+    from its confidence [F, 17] with the joints out of the picture at 0 (`feet.in_picture`)."""
     config = config or PlacementConfig()
-    points = np.asarray(keypoints2d, dtype=np.float64)
-    sure = np.ones(points.shape[:2]) if confidence is None else np.asarray(confidence, dtype=np.float64)
-    seen = in_picture(points, sure, image_size)[:, list(KNEES_ANKLES)]
-    return np.asarray((seen >= config.legs_seen_confidence).all(axis=1))
+    knees_ankles = np.asarray(confidence, dtype=np.float64)[:, list(KNEES_ANKLES)]
+    return np.asarray((knees_ankles >= config.legs_seen_confidence).all(axis=1))
 
 
 def steady_depth(
@@ -129,7 +124,9 @@ def steady_depth(
     does better with (a dribble's jumps and turns)."""
     config = config or PlacementConfig()
     joints = np.array(joints_camera, dtype=np.float64)
-    hidden = legs_seen is not None and len(legs_seen) and np.mean(legs_seen) < config.legs_seen_share
+    hidden = (
+        legs_seen is not None and len(legs_seen) > 0 and float(np.mean(legs_seen)) < config.legs_seen_share
+    )
     seconds = config.hidden_legs_depth_seconds if hidden else config.depth_smoothing_seconds
     window = round(seconds * fps) | 1
     if window < 5 or len(joints) <= window:
