@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final, NamedTuple, TypeVar
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,7 +52,6 @@ from finepose_core.geometry.placement import (
     root_translations,
     steady_depth,
     to_world,
-    under_the_floor,
 )
 from finepose_core.lifter import Lifter, LiftResult, PersonInput
 from finepose_core.model.prompts import Prompts
@@ -63,7 +62,6 @@ from finepose_core.sequence import consecutive_runs
 from finepose_core.skeleton import BODY_PARTS, mediapipe_to_h36m
 
 log = logging.getLogger(__name__)
-_Item = TypeVar("_Item")
 
 
 class Detections(NamedTuple):
@@ -140,7 +138,6 @@ class _Placement:
     floor: Floor
     camera: _Camera  # with the estimated lens where one was estimated
     lens: LensEstimate | None
-    warnings: list[str] = field(default_factory=list)  # about what placement left out
 
 
 @dataclass(frozen=True)
@@ -334,7 +331,6 @@ class Pipeline:
         warnings: list[str],
     ) -> Result:
         camera, floor, people = placed.camera, placed.floor, placed.people
-        warnings.extend(placed.warnings)
         if people:
             for warning in (lens_warning(camera, placed.lens), floor_warning(floor)):
                 if warning:
@@ -428,19 +424,18 @@ class Pipeline:
             relative.append(_relative(track_runs, parts, fused, fusion))
             uncertainties.append(np.concatenate([part.uncertainty for part in parts]))
             lifted_by_track.append(parts)
-        lensed, lens, camera_joints, floor = _on_the_floor(camera, tracks, runs, relative)
-        depths = under_the_floor(camera_joints, floor.world_from_camera())
-        sunk = [bool(depth > PlacementConfig().max_under_floor_m) for depth in depths]
-        warnings = []
-        if any(sunk) and not all(sunk):
-            # placed again without them: their still "ankles" would speak for the lens and the floor
-            keep = [not s for s in sunk]
-            tracks, runs, relative = _kept(tracks, keep), _kept(runs, keep), _kept(relative, keep)
-            uncertainties, lifted_by_track = _kept(uncertainties, keep), _kept(lifted_by_track, keep)
-            lensed, lens, camera_joints, floor = _on_the_floor(camera, tracks, runs, relative)
-            sunk_depths = [depth for depth, s in zip(depths, sunk, strict=True) if s]
-            warnings.append(_sunk_warning(sunk_depths))
-        camera = lensed
+        camera, relative, lens = _with_lens(camera, tracks, runs, relative)
+        camera_joints = [
+            _placed(track, track_runs, track_relative, camera)
+            for track, track_runs, track_relative in zip(tracks, runs, relative, strict=True)
+        ]
+        floor = fit_floor(
+            camera_joints,
+            camera.fps,
+            PlacementConfig(),
+            [track.confidence2d for track in tracks],
+            ([track.keypoints2d for track in tracks], camera.K),
+        )
         world_from_camera = floor.world_from_camera()
         # the 2D's confidence with the joints the frame cuts off at 0 (MediaPipe places them, and can be
         # sure of them): whether the legs are in view, and where an ankle stands still, go by it
@@ -470,7 +465,7 @@ class Pipeline:
         ]
         report("place", 1.0)
         timings["place"] = time.perf_counter() - started
-        return _Placement(results, floor, camera, lens, warnings)
+        return _Placement(results, floor, camera, lens)
 
     def _model_info(self, options: JobOptions) -> ModelInfo:
         lift = options.lift_options()
@@ -683,46 +678,6 @@ def _placed(
     for axis in range(3):
         root_path[:, axis] = np.interp(rows, rows[known], root_path[known, axis])
     return np.asarray(np.concatenate(relative) + root_path[:, None])
-
-
-def _on_the_floor(
-    camera: _Camera,
-    tracks: list[TrackResult],
-    runs: list[list[slice]],
-    relative: list[list[NDArray[np.float64]]],
-) -> tuple[_Camera, LensEstimate | None, list[NDArray[np.float64]], Floor]:
-    """The lens (estimated where the user gave none, _with_lens), each person placed in camera space
-    [F, 17, 3] under it, and the floor under everybody."""
-    camera, relative, lens = _with_lens(camera, tracks, runs, relative)
-    camera_joints = [
-        _placed(track, track_runs, track_relative, camera)
-        for track, track_runs, track_relative in zip(tracks, runs, relative, strict=True)
-    ]
-    floor = fit_floor(
-        camera_joints,
-        camera.fps,
-        PlacementConfig(),
-        [track.confidence2d for track in tracks],
-        ([track.keypoints2d for track in tracks], camera.K),
-    )
-    return camera, lens, camera_joints, floor
-
-
-def _kept(items: list[_Item], keep: list[bool]) -> list[_Item]:
-    return [item for item, kept in zip(items, keep, strict=True) if kept]
-
-
-def _sunk_warning(depths: list[float]) -> str:
-    """For the tracks left out because their bodies would stand `depths` metres under the floor."""
-    if len(depths) == 1:
-        what, span = "1 track was left out as no person: at the size of a body it", f"{depths[0]:.1f}"
-    else:
-        what = f"{len(depths)} tracks were left out as no people: at the size of a body they"
-        span = f"{min(depths):.1f}–{max(depths):.1f}"
-    return (
-        f"{what} would stand {span} m under the floor the others stand on (MediaPipe reading something "
-        "small as a person: a table's foot, a picture)"
-    )
 
 
 def _with_lens(

@@ -70,10 +70,6 @@ class PlacementConfig:
     # the widest prior on the floor's tilt away from the people's up: the lowest ankles of someone who
     # hardly moves over the floor say little about its tilt, however unsure the up is
     tilt_prior_deg: float = 3.0
-    # a body whose lower ankle is this far under the floor in most of its frames is no person: at the size
-    # of a body, MediaPipe's reading of a small object (a table's foot, a picture on a wall) lands several
-    # times further away than the floor it is seen on, so far under it
-    max_under_floor_m: float = 1.0
     gravity: GravityConfig = field(default_factory=GravityConfig)
     vanishing: VanishingConfig = field(default_factory=VanishingConfig)
 
@@ -365,17 +361,6 @@ def _under_the_feet(people_joints: list[FloatArray], up: FloatArray, min_frames:
     if len(heights) < min_frames:
         return None
     return float(np.median(heights)) - ANKLE_HEIGHT_M
-
-
-def under_the_floor(people_joints: list[FloatArray], world_from_camera: FloatArray) -> list[float]:
-    """Per person (camera-space joints [F, 17, 3]), how far their lower ankle stands under the floor in
-    most frames (the median over frames; negative where it is above), in metres, or NaN with no frame."""
-    depths = []
-    for joints in people_joints:
-        heights = to_world(joints[:, list(ANKLES)], world_from_camera)[..., 2].min(axis=1)
-        heights = heights[np.isfinite(heights)]
-        depths.append(-float(np.median(heights)) if len(heights) else float("nan"))
-    return depths
 
 
 def floor_warning(floor: Floor) -> str | None:
