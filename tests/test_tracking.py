@@ -238,6 +238,26 @@ def test_a_second_smaller_reading_of_someones_head_and_shoulders_is_not_a_person
     assert len(track_people(together, FPS)) == 2
 
 
+def test_a_small_body_where_people_several_times_its_size_stood_is_no_person() -> None:
+    """The office clip's table foot: MediaPipe reads it as a body about an eighth of the size of the
+    person who walks past it, its feet where theirs were. People whose feet are at one place in the image
+    are at one distance from the camera, so about one size: it is no person. A child standing there
+    (less than half the walker's size), a small person whose feet are further up the picture (further
+    away), and a small body where nobody's feet were are kept."""
+    frames = 60
+    walker = (_person(300), _line((150, 300), (650, 300), frames))  # feet at y = 450
+    table_foot = (_person(40), _line((400, 430), (400, 430), frames))  # feet at y = 450 too
+    child = (_person(130), _line((500, 385), (500, 385), frames))
+    far = (_person(90), _line((300, 250), (600, 250), frames))  # feet at y = 295
+    on_the_wall = (_person(40), _line((700, 150), (700, 150), frames))
+    detections = _video([walker, table_foot, child, far, on_the_wall], frames, [set(range(frames))] * 5)
+    tracks = track_people(detections, FPS)
+    starts = sorted(tuple(np.round(t.keypoints2d[0, 0])) for t in tracks)
+    assert len(tracks) == 4 and not any(abs(x - 400) < 5 and abs(y - 430) < 5 for x, y in starts), starts
+    # without the test the table foot is a person
+    assert len(track_people(detections, FPS, TrackerConfig(dwarfed_ratio=1e9))) == 5
+
+
 def test_a_person_crossing_behind_another_keeps_the_id() -> None:
     """A near person (large) and a far one (small) cross; the far one is hidden behind the near one for
     a third of a second and reappears on the other side of the near one's legs: both keep their ids."""

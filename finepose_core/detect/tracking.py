@@ -34,12 +34,14 @@ detection's, in units of the track's body size; pairs above `max_cost` are not m
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
 
 from finepose_core.detect.appearance import AppearanceModel
 
@@ -48,6 +50,8 @@ _LIMBS = [(1, 2), (2, 3), (4, 5), (5, 6), (11, 12), (12, 13), (14, 15), (15, 16)
 _LENGTHS = _LIMBS[:9]  # without the shoulder and hip widths, which shrink as the body turns side-on
 _HIPS, _THORAX = 0, 8
 _TRUNK = [0, 1, 4, 7, 8, 9, 10, 11, 14]  # hips, spine, thorax, neck, head, shoulders
+_ANKLES = [3, 6]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,13 @@ class TrackerConfig:
     misread_size: float = 1.5
     misread_distance: float = 0.1
     misread_turn_deg: float = 60.0
+    # a track whose feet are, in `dwarfed_share` of its frames, where someone else's feet were (within
+    # `dwarfed_distance` of that person's size, in the image) while that person was `dwarfed_ratio` times
+    # its size or more is no person (_dwarfed)
+    dwarfed_ratio: float = 3.0
+    dwarfed_distance: float = 0.15
+    dwarfed_share: float = 0.5
+    dwarfed_feet_confidence: float = 0.5  # the larger person's ankles this sure: their feet were seen
 
 
 @dataclass
@@ -436,7 +447,8 @@ class Tracker:
         for track in sorted(out, key=lambda t: (-int((~t.interpolated).sum()), t.id)):
             if not _misread(track, kept, self.config):
                 kept.append(track)
-        return sorted(kept, key=lambda t: t.id)
+        people = [t for t in kept if not _dwarfed(t, [o for o in kept if o is not t], self.config)]
+        return sorted(people, key=lambda t: t.id)
 
     def _stitched(self, tracks: list[Track]) -> list[Track]:
         """Tracks continued by later ones of the same body (see module), in order of their start."""
@@ -540,6 +552,51 @@ def _misread(track: TrackResult, others: list[TrackResult], config: TrackerConfi
                 upright = -torso[1] / max(float(np.linalg.norm(torso)), 1e-9)  # image y points down
                 misread[i] = upright < np.cos(np.radians(config.misread_turn_deg))
     return bool(misread.mean() >= config.misread_share)
+
+
+def _feet(track: TrackResult, min_confidence: float) -> tuple[FloatArray, FloatArray]:
+    """The point between the ankles [N, 2] and the body's size [N] in the track's seen frames whose ankles
+    are both at least `min_confidence` sure."""
+    seen = ~track.interpolated & (track.confidence2d[:, _ANKLES] >= min_confidence).all(axis=1)
+    feet = track.keypoints2d[seen][:, _ANKLES].mean(axis=1)
+    sizes = np.array(
+        [_body_size(p, c) for p, c in zip(track.keypoints2d[seen], track.confidence2d[seen], strict=True)]
+    )
+    known = np.isfinite(feet).all(axis=1)
+    return feet[known], sizes.reshape(-1)[known]
+
+
+def _dwarfed(track: TrackResult, others: list[TrackResult], config: TrackerConfig) -> bool:
+    """Whether a track is something small that MediaPipe took for a person (a table's foot): in most of
+    its frames its feet are where another person's feet were, at some time, while that person was at
+    least `dwarfed_ratio` times its size. People whose feet are at one place in the image stand at one
+    distance from the camera, on one floor, so they are about one size (a child, or someone crouching,
+    within about two of an adult); a body that small there would stand far under the floor."""
+    feet, sizes = _feet(track, 0.0)
+    if not len(feet):
+        return False
+    hits = np.zeros(len(feet), bool)
+    for other in others:
+        their_feet, their_sizes = _feet(other, config.dwarfed_feet_confidence)
+        larger = their_sizes >= config.dwarfed_ratio * sizes.min()
+        if not larger.any():
+            continue
+        their_feet, their_sizes = their_feet[larger], their_sizes[larger]
+        near = cKDTree(their_feet).query_ball_point(feet, config.dwarfed_distance * their_sizes.max())
+        for row, candidates in enumerate(near):
+            if candidates and not hits[row]:
+                chosen = np.asarray(candidates)
+                apart = np.linalg.norm(their_feet[chosen] - feet[row], axis=-1)
+                hits[row] = bool(
+                    (
+                        (apart < config.dwarfed_distance * their_sizes[chosen])
+                        & (their_sizes[chosen] >= config.dwarfed_ratio * sizes[row])
+                    ).any()
+                )
+    dwarfed = bool(hits.mean() >= config.dwarfed_share)
+    if dwarfed:
+        log.info("track %d left out: its feet are where people several times its size stood", track.id)
+    return dwarfed
 
 
 def track_people(
