@@ -625,7 +625,8 @@ def lens_warning(camera: _Camera, lens: LensEstimate | None) -> str | None:
     )
     return (
         f"the lens could not be estimated ({why}): a {fov:.0f}° horizontal field of view is assumed, so "
-        "distances towards the camera may be off; give the focal length or field of view if you know it"
+        "distances towards the camera may be off, and with them the camera's height and, where it looks "
+        "down or up, its pitch; give the focal length or field of view if you know it"
     )
 
 
