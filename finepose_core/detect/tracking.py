@@ -447,7 +447,15 @@ class Tracker:
         for track in sorted(out, key=lambda t: (-int((~t.interpolated).sum()), t.id)):
             if not _misread(track, kept, self.config):
                 kept.append(track)
-        people = [t for t in kept if not _dwarfed(t, [o for o in kept if o is not t], self.config)]
+        # each track's feet, as a possible small thing and as a person whose feet were seen: once each
+        feet = [(_feet(t, 0.0), _feet(t, self.config.dwarfed_feet_confidence)) for t in kept]
+        people = [
+            track
+            for i, track in enumerate(kept)
+            if not _dwarfed(
+                track.id, feet[i][0], [seen for j, (_, seen) in enumerate(feet) if j != i], self.config
+            )
+        ]
         return sorted(people, key=lambda t: t.id)
 
     def _stitched(self, tracks: list[Track]) -> list[Track]:
@@ -566,18 +574,23 @@ def _feet(track: TrackResult, min_confidence: float) -> tuple[FloatArray, FloatA
     return feet[known], sizes.reshape(-1)[known]
 
 
-def _dwarfed(track: TrackResult, others: list[TrackResult], config: TrackerConfig) -> bool:
+def _dwarfed(
+    track_id: int,
+    own: tuple[FloatArray, FloatArray],
+    others: list[tuple[FloatArray, FloatArray]],
+    config: TrackerConfig,
+) -> bool:
     """Whether a track is something small that MediaPipe took for a person (a table's foot): in most of
     its frames its feet are where another person's feet were, at some time, while that person was at
     least `dwarfed_ratio` times its size. People whose feet are at one place in the image stand at one
     distance from the camera, on one floor, so they are about one size (a child, or someone crouching,
-    within about two of an adult); a body that small there would stand far under the floor."""
-    feet, sizes = _feet(track, 0.0)
+    within about two of an adult); a body that small there would stand far under the floor. `own` and
+    `others` are feet and sizes as `_feet` gives them (the others' where their feet were seen)."""
+    feet, sizes = own
     if not len(feet):
         return False
     hits = np.zeros(len(feet), bool)
-    for other in others:
-        their_feet, their_sizes = _feet(other, config.dwarfed_feet_confidence)
+    for their_feet, their_sizes in others:
         larger = their_sizes >= config.dwarfed_ratio * sizes.min()
         if not larger.any():
             continue
@@ -595,7 +608,7 @@ def _dwarfed(track: TrackResult, others: list[TrackResult], config: TrackerConfi
                 )
     dwarfed = bool(hits.mean() >= config.dwarfed_share)
     if dwarfed:
-        log.info("track %d left out: its feet are where people several times its size stood", track.id)
+        log.info("track %d left out: its feet are where people several times its size stood", track_id)
     return dwarfed
 
 
