@@ -29,7 +29,9 @@ detection's, in units of the track's body size; pairs above `max_cost` are not m
   track's is not matched to it; re-entry and stitching refuse a body dressed differently and accept,
   among plausible ones, one dressed alike even when the few frames after its return give only rough
   proportions.
-- Tracks seen in fewer than `min_frames` frames are dropped at the end.
+- Tracks seen in fewer than `min_frames` frames are dropped at the end, and so are misreadings of a
+  person's body (`_misread`) and small things read as people (`_dwarfed`: feet where someone several
+  times the size stood, who would be at the same distance from the camera).
 """
 
 from __future__ import annotations
