@@ -30,9 +30,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/ensure_system_libs.sh
 		". Install it, or run: make PYTHON=/path/to/python3.11")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing Python packages into $(VENV) (first time: a few minutes, about 3 GB)"
-	@# --no-compile: byte-compiling every file of torch and bpy up front costs more than Python compiling,
-	@# on first import, the modules that are used
-	@$(PY) -m pip install --quiet --no-compile --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 
 demo: setup
