@@ -449,13 +449,14 @@ class Tracker:
         for track in sorted(out, key=lambda t: (-int((~t.interpolated).sum()), t.id)):
             if not _misread(track, kept, self.config):
                 kept.append(track)
-        # each track's feet, as a possible small thing and as a person whose feet were seen: once each
-        feet = [(_feet(t, 0.0), _feet(t, self.config.dwarfed_feet_confidence)) for t in kept]
+        # each track's feet: all of them as a possible small thing, the surely seen ones as a person's
+        feet = [_feet(t, self.config.dwarfed_feet_confidence) for t in kept]
+        seen = [(points[sure], sizes[sure]) for points, sizes, sure in feet]
         people = [
             track
             for i, track in enumerate(kept)
             if not _dwarfed(
-                track.id, feet[i][0], [seen for j, (_, seen) in enumerate(feet) if j != i], self.config
+                track.id, feet[i][:2], [other for j, other in enumerate(seen) if j != i], self.config
             )
         ]
         return sorted(people, key=lambda t: t.id)
@@ -564,16 +565,16 @@ def _misread(track: TrackResult, others: list[TrackResult], config: TrackerConfi
     return bool(misread.mean() >= config.misread_share)
 
 
-def _feet(track: TrackResult, min_confidence: float) -> tuple[FloatArray, FloatArray]:
-    """The point between the ankles [N, 2] and the body's size [N] in the track's seen frames whose ankles
-    are both at least `min_confidence` sure."""
-    seen = ~track.interpolated & (track.confidence2d[:, _ANKLES] >= min_confidence).all(axis=1)
-    feet = track.keypoints2d[seen][:, _ANKLES].mean(axis=1)
-    sizes = np.array(
-        [_body_size(p, c) for p, c in zip(track.keypoints2d[seen], track.confidence2d[seen], strict=True)]
-    )
+def _feet(track: TrackResult, min_confidence: float) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """In the track's seen frames with both ankles known: the point between the ankles [N, 2], the body's
+    size [N], and whether both ankles were at least `min_confidence` sure [N]."""
+    points = track.keypoints2d[~track.interpolated]
+    confidence = track.confidence2d[~track.interpolated]
+    feet = points[:, _ANKLES].mean(axis=1)
     known = np.isfinite(feet).all(axis=1)
-    return feet[known], sizes.reshape(-1)[known]
+    sizes = np.array([_body_size(p, c) for p, c in zip(points[known], confidence[known], strict=True)])
+    sure = (confidence[known][:, _ANKLES] >= min_confidence).all(axis=1)
+    return feet[known], sizes.reshape(-1), sure
 
 
 def _dwarfed(
